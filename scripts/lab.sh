@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The local lab: the whole system on this machine (see inventories/lab/hosts.yml).
+#
+#   scripts/lab.sh up       set up the machine, start the engine, build images, start the lab
+#   scripts/lab.sh down     remove the lab and stop the engine
+#   scripts/lab.sh status
+#
+# Then: .venv/bin/ansible-playbook site.yml   (the default inventory is this lab)
+set -euo pipefail
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=scripts/env.sh
+. "$REPO/scripts/env.sh"
+cd "$REPO"
+
+case "${1:-}" in
+  up)
+    "$REPO/scripts/setup.sh"
+    "$REPO/scripts/docker-engine.sh" start
+    "$REPO/scripts/build-images.sh"
+    ansible-playbook "$REPO/scripts/lab/up.yml"
+    ;;
+  down)
+    if "$REPO/scripts/docker-engine.sh" status >/dev/null; then
+      ansible-playbook "$REPO/scripts/lab/down.yml"
+    fi
+    "$REPO/scripts/docker-engine.sh" stop
+    ;;
+  status)
+    "$REPO/scripts/docker-engine.sh" status && docker ps --filter label=roverlab.lab --format '{{.Names}}\t{{.Status}}'
+    ;;
+  *)
+    echo "usage: $0 up|down|status" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,249 @@
+#!/usr/bin/env python3
+"""Run every test stage of the collection and print a pytest-style summary.
+
+Called by scripts/test.sh after scripts/setup.sh; run it directly only from the project's venv.
+
+    scripts/test.sh                      all stages
+    scripts/test.sh --list               the stages, in order
+    scripts/test.sh ruff unit            only these stages
+    scripts/test.sh 'molecule-*'         stages matching a glob
+    scripts/test.sh -j 1                 one stage at a time (default: 2 at once)
+
+Each stage writes its whole output to .cache/test-logs/<stage>.log; a failed stage also prints its tail.
+The exit status is 0 only when every selected stage passed.
+"""
+
+import argparse
+import concurrent.futures
+import fnmatch
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+CACHE = Path(os.environ.get("ROVERLAB_CACHE", REPO / ".cache"))
+LOGS = CACHE / "test-logs"
+COLLECTION_PATH = ("roverlab", "clouddesktop")
+STAGE_TIMEOUT = 25 * 60
+TAIL_LINES = 80
+
+
+@dataclass
+class Stage:
+    name: str
+    commands: list = field(default_factory=list)  # argv lists run in order, or callables(log) -> rc
+    engine: bool = False  # needs the project's Docker engine and base image
+    exclusive: str = ""  # stages with the same non-empty key never run at the same time
+    cwd: Path = REPO
+
+
+# --- stage definitions -------------------------------------------------------------------------
+
+
+def molecule_scenarios():
+    return sorted(p.parent.name for p in (REPO / "molecule").glob("*/molecule.yml"))
+
+
+def integration_areas():
+    root = REPO / "tests" / "integration"
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and any(p.glob("test_*.py"))) if root.is_dir() else []
+
+
+def all_stages():
+    stages = [
+        Stage("yamllint", [["yamllint", "--strict", "."]]),
+        Stage("ruff", [["ruff", "check", "."], ["ruff", "format", "--check", "."]]),
+        Stage("ansible-lint", [["ansible-lint", "--nocolor"]]),
+        Stage("build", [build_collection]),
+        Stage("sanity", [ansible_test_sanity]),
+        Stage("unit", [["pytest", "-p", "no:cacheprovider", "-n", "2", "tests/unit"]]),
+    ]
+    for area in integration_areas():
+        stages.append(
+            Stage(
+                "integration-%s" % area,
+                [["pytest", "-p", "no:cacheprovider", "-v", "tests/integration/%s" % area]],
+                engine=(REPO / "tests" / "integration" / area / ".needs-engine").exists(),
+            )
+        )
+    for scenario in molecule_scenarios():
+        stages.append(Stage("molecule-%s" % scenario, [["molecule", "test", "-s", scenario]], engine=True))
+    return stages
+
+
+def collection_files():
+    """The files of the collection as git sees them (tracked plus new, never ignored ones)."""
+    out = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+    ).stdout.decode()
+    # collections/ is the checkout's link to itself (see ansible.cfg); it is not part of the collection
+    return [f for f in out.split("\0") if f and not f.startswith("collections/") and (REPO / f).exists()]
+
+
+def copy_collection(dest):
+    """Copy the collection to DEST, a path ending in ansible_collections/roverlab/clouddesktop."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    listing = "\n".join(collection_files()) + "\n"
+    subprocess.run(["rsync", "-a", "--files-from=-", "./", str(dest)], cwd=REPO, input=listing.encode(), check=True)
+
+
+def build_collection(log):
+    out = CACHE / "build"
+    shutil.rmtree(out, ignore_errors=True)
+    work = CACHE / "build-src" / "ansible_collections" / Path(*COLLECTION_PATH)
+    copy_collection(work)
+    rc = run(["ansible-galaxy", "collection", "build", "--output-path", str(out), str(work)], log)
+    if rc:
+        return rc
+    tarballs = list(out.glob("roverlab-clouddesktop-*.tar.gz"))
+    log.write("built: %s\n" % ", ".join(t.name for t in tarballs))
+    listing = subprocess.run(["tar", "-tzf", str(tarballs[0])], capture_output=True, text=True, check=True).stdout
+    leaked = [n for n in listing.splitlines() if n.split("/")[0] in (".venv", ".cache", "collections", ".git")]
+    if leaked:
+        log.write("the tarball holds files that build_ignore should keep out: %s\n" % leaked[:10])
+        return 1
+    return 0
+
+
+def ansible_test_sanity(log):
+    # ansible-test insists on a checkout path that ends in ansible_collections/<namespace>/<name>
+    work = CACHE / "ansible-test" / "ansible_collections" / Path(*COLLECTION_PATH)
+    copy_collection(work)
+    # the bootstrap script ansible-test would download; see scripts/ansible-test-get-pip.py
+    pip_cache = Path.home() / ".ansible" / "test" / "cache" / "get_pip_24_2.py"
+    pip_cache.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(REPO / "scripts" / "ansible-test-get-pip.py", pip_cache)
+    python = "%d.%d" % sys.version_info[:2]
+    rc = run(["ansible-test", "sanity", "--color", "no", "--python", python], log, cwd=work)
+    # a sanity run that found nothing to test is a broken stage, not a pass
+    if rc == 0 and "All targets skipped" in Path(log.name).read_text(errors="replace"):
+        log.write("ansible-test found no targets: the copy in %s is missing the collection's files\n" % work)
+        return 1
+    return rc
+
+
+# --- running -----------------------------------------------------------------------------------
+
+
+def run(argv, log, cwd=REPO):
+    log.write("$ %s\n" % " ".join(argv))
+    log.flush()
+    try:
+        proc = subprocess.run(argv, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, timeout=STAGE_TIMEOUT, check=False)
+    except subprocess.TimeoutExpired:
+        log.write("timed out after %d s\n" % STAGE_TIMEOUT)
+        return 124
+    except FileNotFoundError as exc:
+        log.write("%s\n" % exc)
+        return 127
+    return proc.returncode
+
+
+def run_stage(stage, locks):
+    LOGS.mkdir(parents=True, exist_ok=True)
+    path = LOGS / ("%s.log" % stage.name)
+    lock = locks.get(stage.exclusive) if stage.exclusive else None
+    start = time.monotonic()
+    with open(path, "w", encoding="utf-8", errors="replace") as log:
+        if lock:
+            lock.acquire()
+        try:
+            rc = 0
+            for command in stage.commands:
+                rc = command(log) if callable(command) else run(command, log, cwd=stage.cwd)
+                if rc:
+                    break
+        except Exception as exc:  # a broken stage must not take the summary down with it
+            log.write("stage raised %r\n" % exc)
+            rc = 1
+        finally:
+            if lock:
+                lock.release()
+    return rc, time.monotonic() - start, path
+
+
+def tail(path, lines):
+    with open(path, encoding="utf-8", errors="replace") as f:
+        return "".join(f.readlines()[-lines:])
+
+
+def prepare_engine():
+    """Start the Docker engine unless it runs already; returns True when this run started it."""
+    out = subprocess.run([str(REPO / "scripts" / "docker-engine.sh"), "start"], capture_output=True, text=True)
+    if out.returncode:
+        raise SystemExit("cannot start the Docker engine:\n" + out.stdout + out.stderr)
+    built = subprocess.run([str(REPO / "scripts" / "build-images.sh")], capture_output=True, text=True)
+    if built.returncode:
+        raise SystemExit("cannot build the base image:\n" + built.stdout + built.stderr)
+    print("engine: %s; %s" % (out.stdout.strip(), built.stdout.strip().splitlines()[-1]), flush=True)
+    return out.stdout.strip() == "started"
+
+
+def select(stages, patterns):
+    if not patterns:
+        return stages
+    chosen = [s for s in stages if any(fnmatch.fnmatchcase(s.name, p) for p in patterns)]
+    unknown = [p for p in patterns if not any(fnmatch.fnmatchcase(s.name, p) for s in stages)]
+    if unknown:
+        raise SystemExit("no stage matches %s; see --list" % ", ".join(unknown))
+    return chosen
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("stages", nargs="*", help="stage names or globs (default: all)")
+    parser.add_argument("-j", "--jobs", type=int, default=int(os.environ.get("TEST_JOBS", "2")))
+    parser.add_argument("--list", action="store_true", help="list the stages and exit")
+    args = parser.parse_args()
+
+    stages = select(all_stages(), args.stages)
+    if args.list:
+        for s in stages:
+            print(s.name)
+        return 0
+
+    print("=" * 30 + " roverlab.clouddesktop test session starts " + "=" * 30)
+    print("stages: %d, %d at a time; logs in %s" % (len(stages), args.jobs, LOGS), flush=True)
+    begin = time.monotonic()
+    started_engine = prepare_engine() if any(s.engine for s in stages) else False
+    locks = {s.exclusive: threading.Lock() for s in stages if s.exclusive}
+    results = {}
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+            futures = {pool.submit(run_stage, s, locks): s for s in stages}
+            for future in concurrent.futures.as_completed(futures):
+                stage = futures[future]
+                rc, seconds, path = future.result()
+                results[stage.name] = (rc, seconds)
+                print("%s %-34s %7.1fs" % ("PASSED" if rc == 0 else "FAILED", stage.name, seconds), flush=True)
+                if rc:
+                    print("---- last %d lines of %s ----" % (TAIL_LINES, path))
+                    print(tail(path, TAIL_LINES), flush=True)
+    finally:
+        if started_engine:
+            subprocess.run([str(REPO / "scripts" / "docker-engine.sh"), "stop"], check=False)
+
+    failed = [n for n in (s.name for s in stages) if results[n][0]]
+    print("=" * 30 + " short test summary info " + "=" * 30)
+    for s in stages:
+        rc, seconds = results[s.name]
+        print("%-6s %-34s %7.1fs" % ("PASSED" if rc == 0 else "FAILED", s.name, seconds))
+    total = time.monotonic() - begin
+    passed = len(stages) - len(failed)
+    parts = (["%d failed" % len(failed)] if failed else []) + ["%d passed" % passed]
+    print("=" * 30 + " %s in %.1fs " % (", ".join(parts), total) + "=" * 30)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
