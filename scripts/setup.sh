@@ -22,6 +22,8 @@ APT_PACKAGES=(
   iproute2 openssh-server openssh-client python3-roslaunch python3-rospy python3-rostopic python3-rosnode
   # ansible-test sanity's shellcheck test
   shellcheck
+  # k3s unit tests: render the containerd templates with Go's real text/template, as k3s does
+  golang-go
 )
 if [ "${SETUP_SKIP_APT:-0}" != 1 ]; then
   missing=()
