@@ -1,0 +1,50 @@
+"""ReplicaSet controller: keeps ``spec.replicas`` Pods (from the template, owned by the ReplicaSet)."""
+
+from ..store import clone
+from .base import Controller, is_active, is_ready, owned_by, owner_keys, owner_reference, self_key
+
+POD_SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+
+
+class ReplicaSetController(Controller):
+    def keys_for(self, rtype, old, new):
+        if rtype.kind == "Pod":
+            return owner_keys(new or old, "ReplicaSet")
+        return self_key(rtype, "ReplicaSet", old, new)
+
+    def sync(self, key):
+        namespace, name = key
+        replica_sets = self.type("apps/v1", "replicasets")
+        pods_type = self.type("v1", "pods")
+        replica_set = self.api.store.get(replica_sets, namespace, name)
+        if replica_set is None or replica_set["metadata"].get("deletionTimestamp"):
+            return
+        wanted = (replica_set.get("spec") or {}).get("replicas", 1)
+        pods = [p for p in self.api.store.items(pods_type, namespace) if owned_by(p, replica_set) and is_active(p)]
+        for _ in range(wanted - len(pods)):
+            pods.append(self.create(pods_type, namespace, self._new_pod(replica_set)))
+        if len(pods) > wanted:
+            # the real controller deletes unscheduled, then not-ready, then newest Pods first
+            pods.sort(key=lambda p: (bool(p["spec"].get("nodeName")), is_ready(p), p["metadata"]["creationTimestamp"]))
+            for pod in pods[: len(pods) - wanted]:
+                self.delete(pods_type, pod)
+            pods = pods[len(pods) - wanted :]
+        pods = [self.api.store.get(pods_type, namespace, p["metadata"]["name"]) for p in pods]
+        pods = [p for p in pods if p is not None]
+        ready = sum(1 for p in pods if is_ready(p))
+        status = {
+            "replicas": len(pods),
+            "fullyLabeledReplicas": len(pods),
+            "readyReplicas": ready,
+            "availableReplicas": ready,
+            "observedGeneration": replica_set["metadata"].get("generation"),
+        }
+        self.set_status(replica_sets, replica_set, {k: v for k, v in status.items() if v or k == "replicas"})
+
+    def _new_pod(self, replica_set):
+        template = clone((replica_set.get("spec") or {}).get("template") or {})
+        meta = template.get("metadata") or {}
+        meta.pop("name", None)
+        meta["name"] = "%s-%s" % (replica_set["metadata"]["name"], self.api.random_suffix(5, POD_SUFFIX_ALPHABET))
+        meta["ownerReferences"] = [owner_reference(replica_set)]
+        return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": template.get("spec") or {}}
