@@ -252,9 +252,8 @@ def main():
     gpu_functions, other_functions = pci.split_nvidia_functions(pci.read_pci_functions(root))
     gpus = [describe_gpu(f, branch) for f in gpu_functions]
 
-    smi_rows, smi_status = query_nvidia_smi(module, find_nvidia_smi(module)) if gpus else ({}, None)
-    if smi_status is None:
-        smi_status = {"path": None, "works": False, "error": "no NVIDIA GPU"}
+    # asked also without a GPU: "installed but cannot reach a driver" is worth reporting (containers, images)
+    smi_rows, smi_status = query_nvidia_smi(module, find_nvidia_smi(module))
     for gpu in gpus:
         gpu.update(
             {key: value for key, value in smi_rows.get(gpu["pci_address"], {}).items() if key != "driver_version"}
