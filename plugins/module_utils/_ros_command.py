@@ -1,0 +1,291 @@
+# Copyright (c) 2026, Rover Lab infrastructure team
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The command line and environment of a ROS launch, built without any shell.
+
+PRIVATE to the roverlab.clouddesktop collection: not a public API, it may change without notice.
+
+Every value ends up as one element of an argv list or one environment entry, so no value is ever parsed
+by a shell. What remains is what the launch tools themselves do with a value: roslaunch (ROS 1) drops
+or rewrites some values without a word (see ros1_value_problem), so those are refused instead.
+"""
+
+import hashlib
+import hmac
+import json
+import os
+import re
+
+# The tag every process of a launch carries in its environment (orphans are found by it).
+TAG_NAME = "ROVERLAB_LAUNCH_ID"
+
+NAME_TOKEN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+PACKAGE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+LAUNCH_FILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*$")
+ROS_NODE_NAME = re.compile(r"^/?[A-Za-z~][A-Za-z0-9_/]*$")
+
+# Variables that decide which code runs: a caller who could set them could run anything under an
+# allowed package name. The robot's allowlist may release some of them explicitly (env_names).
+PROTECTED_ENV_NAMES = frozenset(
+    (
+        "PATH",
+        "HOME",
+        "SHELL",
+        "BASH_ENV",
+        "ENV",
+        "IFS",
+        "SHELLOPTS",
+        "BASHOPTS",
+        "PS4",
+        "GCONV_PATH",
+        "ROS_PACKAGE_PATH",
+        "ROS_ROOT",
+        "ROS_ETC_DIR",
+        "ROS_LOG_DIR",
+        "ROSLAUNCH_SSH_UNKNOWN",
+        "AMENT_PREFIX_PATH",
+        "CMAKE_PREFIX_PATH",
+        "COLCON_PREFIX_PATH",
+        "PERL5LIB",
+        "PERL5OPT",
+        "RUBYLIB",
+        "RUBYOPT",
+        "NODE_OPTIONS",
+        TAG_NAME,
+    )
+)
+PROTECTED_ENV_PREFIXES = ("LD_", "PYTHON", "DYLD_", "BASH_FUNC_")
+
+# what the setup files are sourced in: nothing from the SSH session, no profile, no rc file
+CLEAN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+SOURCE_SCRIPT = (
+    'exec 3>&1 1>&2; for f in "$@"; do . "$f" || { echo "sourcing $f failed" >&2; exit 97; }; done; exec env -0 1>&3'
+)
+DROPPED_FROM_SOURCED_ENV = ("SHLVL", "_", "PWD", "OLDPWD")
+
+
+class CommandError(ValueError):
+    pass
+
+
+def is_protected_env_name(name):
+    return name in PROTECTED_ENV_NAMES or name.startswith(PROTECTED_ENV_PREFIXES)
+
+
+def argument_text(name, value):
+    """The text of a launch argument: booleans as true/false (roslaunch's spelling), numbers as written."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return value
+    raise CommandError("argument %s: give a string, number or boolean, not %s" % (name, type(value).__name__))
+
+
+def ros1_value_problem(text):
+    """Why roslaunch would not receive TEXT as it is (None when it would).
+
+    roslaunch reads NAME:=VALUE with rosgraph's remap pattern and then resolves substitution args in
+    the value: a newline drops the argument, a second ':=' drops it, surrounding blanks are stripped,
+    an empty value is ignored, and '$(' starts a substitution that has no escape.
+    """
+    if "\n" in text or "\r" in text:
+        return "roslaunch drops a value that contains a line break"
+    if ":=" in text:
+        return "roslaunch drops a value that contains ':='"
+    if text != text.strip():
+        return "roslaunch strips blanks around a value"
+    if text == "":
+        return "roslaunch ignores an empty value"
+    if "$(" in text:
+        return "roslaunch reads '$(' as the start of a substitution arg and has no escape for it"
+    return None
+
+
+def check_arguments(ros_version, arguments):
+    """ARGUMENTS (dict) as [(name, text)] sorted by name; CommandError names the first bad one."""
+    checked = []
+    for name in sorted(arguments or {}):
+        if not NAME_TOKEN.match(name):
+            raise CommandError("argument name %r: use letters, digits and '_', not starting with a digit" % name)
+        text = argument_text(name, arguments[name])
+        if "\0" in text:
+            raise CommandError("argument %s: a value cannot contain a NUL byte" % name)
+        problem = ros1_value_problem(text) if ros_version == 1 else None
+        if problem:
+            raise CommandError(
+                "argument %s: %s; the value would not reach the launch as given, so it is refused"
+                " (pass such text through env and $(env NAME) instead)" % (name, problem)
+            )
+        checked.append((name, text))
+    return checked
+
+
+def check_env(env, what="env"):
+    """ENV (dict) as {name: text}; names must be plain identifiers, values strings without NUL."""
+    checked = {}
+    for name in sorted(env or {}):
+        if not NAME_TOKEN.match(name):
+            raise CommandError("%s: %r is not a valid variable name" % (what, name))
+        value = env[name]
+        text = argument_text(name, value) if not isinstance(value, str) else value
+        if "\0" in text:
+            raise CommandError("%s: %s cannot contain a NUL byte" % (what, name))
+        checked[name] = text
+    return checked
+
+
+def check_target(package, launch_file, path):
+    if path is not None:
+        if not os.path.isabs(path):
+            raise CommandError("path %r must be absolute" % path)
+        return
+    if not package or not launch_file:
+        raise CommandError("give package and launch_file, or path")
+    if not PACKAGE_NAME.match(package):
+        raise CommandError("package %r is not a valid ROS package name" % package)
+    if not LAUNCH_FILE_NAME.match(launch_file):
+        raise CommandError(
+            "launch_file %r must be a file name inside the package (no '/', not starting with '-')" % launch_file
+        )
+
+
+def global_node_names(names):
+    """Node names as the graph lists them (leading '/')."""
+    result = []
+    for name in names:
+        if not ROS_NODE_NAME.match(name):
+            raise CommandError("wait_for: %r is not a ROS node name" % name)
+        result.append(name if name.startswith("/") else "/" + name)
+    return result
+
+
+def ros1_signal_timeouts(stop_timeout):
+    """roslaunch's own SIGINT and SIGTERM waits per node: together well inside the module's stop_timeout."""
+    return max(1.0, round(stop_timeout * 0.4, 1)), max(1.0, round(stop_timeout * 0.2, 1))
+
+
+def ros1_argv(target, arguments, stop_timeout, wait_for_master=True):
+    sigint, sigterm = ros1_signal_timeouts(stop_timeout)
+    argv = ["roslaunch"]
+    if wait_for_master:
+        argv.append("--wait")
+    argv += ["--skip-log-check", "--sigint-timeout=%g" % sigint, "--sigterm-timeout=%g" % sigterm]
+    argv += launch_target_args(target)
+    argv += ["%s:=%s" % (name, text) for name, text in arguments]
+    return argv
+
+
+def ros1_nodes_argv(target, arguments):
+    """roslaunch --nodes: the node names a launch file starts, without starting anything."""
+    return ["roslaunch", "--nodes"] + launch_target_args(target) + ["%s:=%s" % (n, t) for n, t in arguments]
+
+
+def ros2_argv(target, arguments):
+    return ["ros2", "launch"] + launch_target_args(target) + ["%s:=%s" % (name, text) for name, text in arguments]
+
+
+def launch_target_args(target):
+    return [target["path"]] if target.get("path") else [target["package"], target["launch_file"]]
+
+
+def network_env(
+    ros_version,
+    master_uri=None,
+    ros_ip=None,
+    domain_id=None,
+    static_peers=None,
+    discovery_server=None,
+    discovery_range=None,
+):
+    """The ROS networking variables the options ask for (only those that were given)."""
+    env = {}
+    if ros_version == 1:
+        if master_uri:
+            env["ROS_MASTER_URI"] = master_uri
+        if ros_ip:
+            env["ROS_IP"] = ros_ip
+        return env
+    if domain_id is not None:
+        env["ROS_DOMAIN_ID"] = str(domain_id)
+    if static_peers:
+        env["ROS_STATIC_PEERS"] = ";".join(static_peers)
+    if discovery_range:
+        env["ROS_AUTOMATIC_DISCOVERY_RANGE"] = discovery_range.upper()
+    if discovery_server:
+        env["ROS_DISCOVERY_SERVER"] = discovery_server
+    return env
+
+
+def ros2_static_peers_warning(distro, static_peers):
+    """ROS_STATIC_PEERS exists since Iron; older distributions ignore it silently."""
+    if static_peers and distro in ("foxy", "galactic", "humble"):
+        return (
+            "ROS_STATIC_PEERS needs ROS 2 Iron or newer; %s ignores it. Use ros_discovery_server (Fast DDS) "
+            "or a DDS peer list (CYCLONEDDS_URI) through env instead." % distro
+        )
+    return None
+
+
+def clean_shell_env(home, user):
+    return {"PATH": CLEAN_PATH, "HOME": home, "USER": user, "LOGNAME": user, "LANG": "C.UTF-8"}
+
+
+def source_command(setup_files, home, user):
+    """argv that sources SETUP_FILES in a clean bash (no profile, no rc) and prints the result with env -0."""
+    clean = ["%s=%s" % item for item in sorted(clean_shell_env(home, user).items())]
+    shell = ["bash", "--noprofile", "--norc", "-c", SOURCE_SCRIPT, "roverlab-ros-env"]
+    return ["env", "-i", *clean, *shell, *setup_files]
+
+
+def parse_env0(output):
+    env = {}
+    for entry in output.split("\0"):
+        name, sep, value = entry.partition("=")
+        if sep and name not in DROPPED_FROM_SOURCED_ENV:
+            env[name] = value
+    return env
+
+
+def detect_ros_version(env):
+    """1 or 2 from what the sourced environment offers; None when it cannot tell."""
+    if env.get("ROS_VERSION") in ("1", "2"):
+        return int(env["ROS_VERSION"])
+    found = [v for v, tool in ((1, "roslaunch"), (2, "ros2")) if find_executable(tool, env.get("PATH", CLEAN_PATH))]
+    return found[0] if len(found) == 1 else None
+
+
+def find_executable(name, path):
+    for directory in path.split(os.pathsep):
+        candidate = os.path.join(directory or ".", name)
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def secret_digest(salt, secret_env):
+    """A keyed digest of the secret values: changes show up, the values are not stored anywhere."""
+    payload = json.dumps(secret_env, sort_keys=True).encode()
+    return hmac.new(salt.encode(), payload, hashlib.sha256).hexdigest()
+
+
+def spec_digest(spec):
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
+
+
+def spec_differences(old, new, prefix=""):
+    """Human-readable differences between two launch specs, e.g. ["arguments.rate: '10' -> '2'"]."""
+    changes = []
+    for key in sorted(set(old) | set(new)):
+        label = prefix + key
+        before, after = old.get(key), new.get(key)
+        if before == after:
+            continue
+        if isinstance(before, dict) and isinstance(after, dict):
+            changes += spec_differences(before, after, label + ".")
+        elif key == "secret_digest":
+            changes.append("%s values changed (not shown)" % prefix.rstrip("."))
+        else:
+            changes.append("%s: %r -> %r" % (label, before, after))
+    return changes

@@ -1,0 +1,99 @@
+# Copyright (c) 2026, Rover Lab infrastructure team
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Which ROS nodes are up: the ROS 1 master's XML-RPC API, or `ros2 node list` for ROS 2.
+
+PRIVATE to the roverlab.clouddesktop collection: not a public API, it may change without notice.
+
+A ROS 1 node counts as up when the master knows it AND the node itself answers getPid: the master keeps
+the registration of a node that was killed, so registration alone is not enough.
+"""
+
+import socket
+import xmlrpc.client
+
+CALLER_ID = "/roverlab_ros_launch"
+
+
+class _TimeoutTransport(xmlrpc.client.Transport):
+    def __init__(self, timeout):
+        super().__init__()
+        self.timeout = timeout
+
+    def make_connection(self, host):
+        connection = super().make_connection(host)
+        connection.timeout = self.timeout
+        return connection
+
+
+def _proxy(uri, timeout):
+    return xmlrpc.client.ServerProxy(uri, transport=_TimeoutTransport(timeout))
+
+
+def _call(uri, method, *args, timeout=2.0):
+    """(code, value) of a ROS XML-RPC call; (None, error text) when the endpoint does not answer."""
+    try:
+        code, _status, value = getattr(_proxy(uri, timeout), method)(CALLER_ID, *args)
+    except (OSError, socket.timeout, xmlrpc.client.Error, ValueError) as exc:
+        return None, str(exc)
+    return code, value
+
+
+def ros1_master_problem(master_uri, timeout=2.0):
+    """None when the master at MASTER_URI answers, otherwise why not."""
+    code, value = _call(master_uri, "getPid", timeout=timeout)
+    if code == 1:
+        return None
+    return "the ROS master at %s does not answer (%s)" % (master_uri, value)
+
+
+class Ros1Graph:
+    """Asks one master about nodes; remembers which nodes already answered."""
+
+    def __init__(self, master_uri, timeout=2.0):
+        self.master_uri = master_uri
+        self.timeout = timeout
+        self.pids = {}
+
+    def registered(self):
+        """Names of all nodes the master knows, or None when it does not answer."""
+        code, state = _call(self.master_uri, "getSystemState", timeout=self.timeout)
+        if code != 1:
+            return None
+        names = set()
+        for section in state:
+            for _topic, nodes in section:
+                names.update(nodes)
+        return names
+
+    def node_pid(self, name):
+        code, uri = _call(self.master_uri, "lookupNode", name, timeout=self.timeout)
+        if code != 1:
+            return None
+        code, pid = _call(uri, "getPid", timeout=self.timeout)
+        return pid if code == 1 else None
+
+    def nodes_up(self, names):
+        """(up, missing) among NAMES: registered at the master and answering themselves."""
+        registered = self.registered()
+        if registered is None:
+            return [], list(names)
+        up, missing = [], []
+        for name in names:
+            pid = self.node_pid(name) if name in registered else None
+            if pid is None:
+                self.pids.pop(name, None)
+                missing.append(name)
+            else:
+                self.pids[name] = pid
+                up.append(name)
+        return up, missing
+
+
+def ros2_node_names(run_command, env):
+    """Node names from `ros2 node list` run with exactly ENV, or None when the command fails."""
+    argv = ["env", "-i"] + ["%s=%s" % item for item in sorted(env.items())] + ["ros2", "node", "list"]
+    rc, out, _err = run_command(argv)
+    if rc != 0:
+        return None
+    return {line.strip() for line in out.splitlines() if line.strip().startswith("/")}

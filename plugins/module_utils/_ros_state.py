@@ -1,0 +1,202 @@
+# Copyright (c) 2026, Rover Lab infrastructure team
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Where a launch keeps its state on the robot: JSON files, a lock, its output log.
+
+PRIVATE to the roverlab.clouddesktop collection: not a public API, it may change without notice.
+
+One directory (``state_dir``) per launch account; per launch NAME in it:
+
+- ``NAME.json``      what was launched and how to find it (written by the module, under the lock)
+- ``NAME.run.json``  what the supervisor saw: current launch PID, restarts, exit codes (written by the supervisor)
+- ``NAME.last.json`` both of the above from the previous run, kept after a stop or a stale-state clean-up
+- ``NAME.lock``      serialises module calls for NAME (flock)
+- ``NAME.log``       stdout and stderr of the launch (``NAME.log.1`` is the previous run's)
+- ``log/NAME/``      ROS_LOG_DIR of the launch (roslaunch and per-node logs)
+
+Each JSON file has a single writer and is replaced atomically, so readers never see half a file.
+"""
+
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import re
+import stat
+import time
+
+STATE_VERSION = 1
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+# colour and terminal-title sequences roslaunch writes even when its output is a file
+ANSI_SEQUENCE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)")
+TAIL_BYTES = 256 * 1024
+
+
+class StateError(Exception):
+    pass
+
+
+def read_json(path):
+    """The object in PATH, None when the file does not exist. A damaged file raises StateError."""
+    try:
+        with open(path) as handle:
+            return json.load(handle)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise StateError("cannot read %s: %s" % (path, exc)) from exc
+
+
+def write_json(path, data):
+    tmp = "%s.tmp.%d" % (path, os.getpid())
+    with open(tmp, "w") as handle:
+        json.dump(data, handle, indent=1, sort_keys=True)
+        handle.write("\n")
+    os.replace(tmp, path)
+
+
+def tail_lines(path, count):
+    """The last COUNT lines of PATH without terminal escape sequences ([] when it does not exist)."""
+    if count <= 0:
+        return []
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, handle.tell() - TAIL_BYTES))
+            text = handle.read().decode("utf-8", "replace")
+    except OSError:
+        return []
+    return [ANSI_SEQUENCE.sub("", line) for line in text.splitlines()[-count:]]
+
+
+class StateStore:
+    """The files of launch NAME in STATE_DIR."""
+
+    def __init__(self, state_dir, name):
+        if not NAME_PATTERN.match(name):
+            raise StateError(
+                "launch name %r: use 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit" % name
+            )
+        self.dir = state_dir
+        self.name = name
+        self.request_file = os.path.join(state_dir, name + ".json")
+        self.run_file = os.path.join(state_dir, name + ".run.json")
+        self.last_file = os.path.join(state_dir, name + ".last.json")
+        self.lock_file = os.path.join(state_dir, name + ".lock")
+        self.log_file = os.path.join(state_dir, name + ".log")
+        self.previous_log_file = self.log_file + ".1"
+        self.ros_log_dir = os.path.join(state_dir, "log", name)
+
+    # --- directory -----------------------------------------------------------------------------
+    def ensure_dir(self):
+        """Create the state directory (0700) or check that the existing one is this account's own."""
+        try:
+            os.makedirs(self.dir, mode=0o700)
+        except OSError as exc:
+            if exc.errno != errno.EEXIST:
+                raise StateError("cannot create state directory %s: %s" % (self.dir, exc)) from exc
+        info = os.stat(self.dir)
+        if not stat.S_ISDIR(info.st_mode):
+            raise StateError("%s is not a directory" % self.dir)
+        if info.st_uid != os.geteuid():
+            raise StateError(
+                "state directory %s belongs to uid %d, not to the launch account (uid %d)"
+                % (self.dir, info.st_uid, os.geteuid())
+            )
+        if info.st_mode & 0o022:
+            raise StateError(
+                "state directory %s is writable by group or others (mode %o)" % (self.dir, info.st_mode & 0o777)
+            )
+
+    def exists(self):
+        return os.path.isdir(self.dir)
+
+    # --- lock ----------------------------------------------------------------------------------
+    def lock(self, timeout):
+        """Hold the launch's lock (a context manager); StateError after TIMEOUT seconds of waiting."""
+        return _Lock(self.lock_file, timeout)
+
+    # --- records -------------------------------------------------------------------------------
+    def load_request(self):
+        return read_json(self.request_file)
+
+    def save_request(self, data):
+        data = dict(data, version=STATE_VERSION)
+        write_json(self.request_file, data)
+
+    def load_run(self):
+        return read_json(self.run_file)
+
+    def save_run(self, data):
+        write_json(self.run_file, data)
+
+    def load_last(self):
+        return read_json(self.last_file)
+
+    def archive(self, extra=None):
+        """Keep the finished run in NAME.last.json and remove the live records."""
+        record = {"request": self.load_request(), "run": self.load_run(), "archived_at": time.time()}
+        record.update(extra or {})
+        write_json(self.last_file, record)
+        for path in (self.request_file, self.run_file):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+
+    def discard_damaged(self):
+        """Move unreadable records aside (NAME.json.damaged) so that a new start is possible."""
+        moved = []
+        for path in (self.request_file, self.run_file):
+            try:
+                read_json(path)
+            except StateError:
+                os.replace(path, path + ".damaged")
+                moved.append(path + ".damaged")
+        return moved
+
+    # --- logs ----------------------------------------------------------------------------------
+    def rotate_log(self):
+        if os.path.exists(self.log_file):
+            os.replace(self.log_file, self.previous_log_file)
+        if not os.path.isdir(self.ros_log_dir):
+            os.makedirs(self.ros_log_dir, mode=0o700)
+
+    def log_paths(self):
+        return {
+            "output": self.log_file,
+            "previous_output": self.previous_log_file,
+            "ros_log_dir": self.ros_log_dir,
+            "state": self.request_file,
+        }
+
+    def tail(self, count):
+        return tail_lines(self.log_file, count)
+
+
+class _Lock:
+    def __init__(self, path, timeout):
+        self.path = path
+        self.timeout = timeout
+        self.handle = None
+
+    def __enter__(self):
+        self.handle = open(self.path, "a")
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return self
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    self.handle.close()
+                    raise StateError(
+                        "another ros_launch call holds %s for more than %ss" % (self.path, self.timeout)
+                    ) from None
+                time.sleep(0.05)
+
+    def __exit__(self, *exc):
+        self.handle.close()
+        return False
+
+    def fileno(self):
+        return self.handle.fileno()
