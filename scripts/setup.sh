@@ -24,6 +24,8 @@ APT_PACKAGES=(
   shellcheck
   # k3s unit tests: render the containerd templates with Go's real text/template, as k3s does
   golang-go
+  # NVIDIA toolkit molecule scenario: signing the stand-in apt repository (dpkg-deb comes with dpkg)
+  gpg
 )
 if [ "${SETUP_SKIP_APT:-0}" != 1 ]; then
   missing=()

@@ -99,7 +99,7 @@ def restart_count(container):
 
 
 def api_call(api, method, path, body=None, content_type="application/json"):
-    request = urllib.request.Request(
+    request = urllib.request.Request(  # noqa: S310  (http to the loopback fake API)
         api.url + path,
         data=None if body is None else json.dumps(body).encode(),
         method=method,
@@ -135,7 +135,9 @@ def create_workload(api):
             "selector": {"matchLabels": labels},
             "template": {
                 "metadata": {"labels": labels},
-                "spec": {"containers": [{"name": "sim", "image": "sim:1", "resources": {"limits": {"nvidia.com/gpu": "1"}}}]},
+                "spec": {
+                    "containers": [{"name": "sim", "image": "sim:1", "resources": {"limits": {"nvidia.com/gpu": "1"}}}]
+                },
             },
         },
     }
