@@ -248,15 +248,15 @@ class ApiServer(DeletionMixin):
         warnings = []
         if self.schema_validation and not options.internal and not rtype.custom:
             body = {k: v for k, v in obj.items() if k != "status"}
-            for path, message in schema.type_errors(self.kube_version, body):
+            type_errors, unknown = schema.check(self.kube_version, body)
+            for path, message in type_errors:
                 raise bad_request(
                     '%s in version "%s" cannot be handled as a %s: %s: %s'
                     % (rtype.kind, rtype.version, rtype.kind, path or "<root>", message)
                 )
-            if options.field_validation != "Ignore":
-                unknown = schema.unknown_fields(self.kube_version, body)
-                if unknown and options.field_validation == "Strict":
-                    raise bad_request("strict decoding error: " + ", ".join('unknown field "%s"' % f for f in unknown))
+            if unknown and options.field_validation == "Strict":
+                raise bad_request("strict decoding error: " + ", ".join('unknown field "%s"' % f for f in unknown))
+            if options.field_validation == "Warn":
                 warnings.extend('unknown field "%s"' % f for f in unknown)
         if causes:
             raise Invalid(rtype.kind, obj["metadata"].get("name", ""), causes, rtype.group)

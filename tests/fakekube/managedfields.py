@@ -4,12 +4,31 @@ from .fieldpaths import overlaps, render, to_fields_v1, value_at
 
 
 class _Entry:
-    __slots__ = ("api_version", "paths", "time")
+    __slots__ = ("_fields", "_paths", "api_version", "time")
 
-    def __init__(self, api_version, paths, time):
+    def __init__(self, api_version, paths, time, fields=None):
         self.api_version = api_version
-        self.paths = paths
+        self._paths = paths
+        self._fields = fields
         self.time = time
+
+    @property
+    def paths(self):
+        return self._paths
+
+    @paths.setter
+    def paths(self, paths):
+        self._paths = paths
+        self._fields = None
+
+    def fields_v1(self):
+        """The paths as a fieldsV1 trie, rendered once per change (rendering is the costly part of a write)."""
+        if self._fields is None:
+            self._fields = to_fields_v1(self._paths)
+        return self._fields
+
+    def copy(self):
+        return _Entry(self.api_version, set(self._paths), self.time, self._fields)
 
 
 class FieldManagers:
@@ -19,7 +38,7 @@ class FieldManagers:
         self._entries = entries or {}
 
     def copy(self):
-        return FieldManagers({key: _Entry(e.api_version, set(e.paths), e.time) for key, e in self._entries.items()})
+        return FieldManagers({key: entry.copy() for key, entry in self._entries.items()})
 
     def _set(self, key, api_version, paths, now):
         entry = self._entries.get(key)
@@ -43,9 +62,8 @@ class FieldManagers:
     def record_update(self, manager, subresource, api_version, changed, removed, now):
         """An Update (create, PUT, patch): changed fields move to ``manager``; removed fields leave everyone."""
         key = (manager, "Update", subresource)
-        for entry in self._entries.values():
-            if removed:
-                entry.paths = {p for p in entry.paths if not any(overlaps(p, q) for q in removed)}
+        if removed:
+            self.forget(removed, drop_empty=False)
         if changed:
             self._take(changed, key)
             current = self._entries.get(key)
@@ -83,10 +101,14 @@ class FieldManagers:
         self._set(key, api_version, set(paths), now)
         self._drop_empty_updates()
 
-    def forget(self, removed):
+    def forget(self, removed, drop_empty=True):
+        """Fields that left the object leave every manager's set."""
         for entry in self._entries.values():
-            entry.paths = {p for p in entry.paths if not any(overlaps(p, q) for q in removed)}
-        self._drop_empty_updates()
+            kept = {p for p in entry.paths if not any(overlaps(p, q) for q in removed)}
+            if kept != entry.paths:
+                entry.paths = kept
+        if drop_empty:
+            self._drop_empty_updates()
 
     def render(self):
         rendered = []
@@ -97,7 +119,7 @@ class FieldManagers:
                 "apiVersion": entry.api_version,
                 "time": entry.time,
                 "fieldsType": "FieldsV1",
-                "fieldsV1": to_fields_v1(entry.paths),
+                "fieldsV1": entry.fields_v1(),
             }
             if subresource:
                 item["subresource"] = subresource

@@ -6,6 +6,7 @@ multi-megabyte schema files on every call, which would make this server about si
 """
 
 import functools
+import json
 import re
 
 try:
@@ -50,32 +51,34 @@ def _path(error):
     return out
 
 
-def type_errors(kube_version, obj):
-    """(path, message) for each value of the wrong JSON type in ``obj``.
+def check(kube_version, obj):
+    """Schema problems of ``obj``: (type errors as (path, message), unknown fields as dotted paths).
 
-    Only type errors count: kube-apiserver fails to decode those, while the schema's ``required`` lists are
-    not what it enforces (its Go validation is, see validation.py).
+    Results are cached by content, so an unchanged object (a no-op patch or re-apply) is not validated twice.
     """
     if _kv is None:
-        return []
-    validator = _validator(kube_version, obj.get("apiVersion"), obj.get("kind"), False)
-    if validator is None:
-        return []
-    return [(_path(e), e.message) for e in validator.iter_errors(obj) if e.validator == "type"]
+        return (), ()
+    return _check(kube_version, json.dumps(obj, sort_keys=True))
 
 
-def unknown_fields(kube_version, obj):
-    """Dotted paths of fields the schema does not know (``spec.template.spec.containers[0].imagee``)."""
-    if _kv is None:
-        return []
+@functools.lru_cache(maxsize=4096)
+def _check(kube_version, serialized):
+    """Validate the JSON text ``serialized`` against the strict schema of its kind.
+
+    Only type errors count as errors: kube-apiserver fails to decode those, while the schema's ``required``
+    lists are not what it enforces (its Go validation is, see validation.py). One pass of the strict schema
+    finds both kinds.
+    """
+    obj = json.loads(serialized)
     validator = _validator(kube_version, obj.get("apiVersion"), obj.get("kind"), True)
     if validator is None:
-        return []
-    found = []
+        return (), ()
+    type_errors, unknown = [], []
     for error in validator.iter_errors(obj):
-        if error.validator != "additionalProperties":
-            continue
-        prefix = _path(error)
-        for name in re.findall(r"'([^']+)'", error.message.split("(", 1)[-1]):
-            found.append("%s.%s" % (prefix, name) if prefix else name)
-    return sorted(found)
+        if error.validator == "type":
+            type_errors.append((_path(error), error.message))
+        elif error.validator == "additionalProperties":
+            prefix = _path(error)
+            for name in re.findall(r"'([^']+)'", error.message.split("(", 1)[-1]):
+                unknown.append("%s.%s" % (prefix, name) if prefix else name)
+    return tuple(type_errors), tuple(sorted(unknown))

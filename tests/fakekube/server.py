@@ -63,6 +63,8 @@ def route(registry, parts):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # headers and body go out in separate writes; with Nagle on, each response waits for a delayed ACK (~40 ms)
+    disable_nagle_algorithm = True
     api = None  # set by make_server
     verbose = False
 

@@ -69,6 +69,16 @@ class Store:
         """(group, plural, namespace, name) of the objects whose ownerReferences name ``uid``."""
         return sorted(self._dependents.get(uid, ()), key=lambda k: (k[0], k[1], k[2] or "", k[3]))
 
+    def owned(self, rtype, owner):
+        """Stored objects of ``rtype`` that name ``owner`` (by uid) in their ownerReferences."""
+        found = []
+        for group, plural, namespace, name in self.dependents(owner["metadata"]["uid"]):
+            if (group, plural) == (rtype.group, rtype.plural):
+                obj = self.get_by_key(group, plural, namespace, name)
+                if obj is not None:
+                    found.append(obj)
+        return found
+
     def get_by_key(self, group, plural, namespace, name):
         return self._objects.get((group, plural), {}).get((namespace, name))
 

@@ -8,7 +8,7 @@ Progressing conditions from the ReplicaSets.
 import json
 
 from ..store import clone
-from .base import Controller, owned_by, owner_keys, owner_reference, self_key, set_condition
+from .base import Controller, owner_keys, owner_reference, self_key, set_condition
 
 HASH_LABEL = "pod-template-hash"
 REVISION = "deployment.kubernetes.io/revision"
@@ -49,7 +49,7 @@ class DeploymentController(Controller):
         if deployment is None or deployment["metadata"].get("deletionTimestamp"):
             return
         spec = deployment.get("spec") or {}
-        owned = [rs for rs in self.api.store.items(replica_sets, namespace) if owned_by(rs, deployment)]
+        owned = self.api.store.owned(replica_sets, deployment)
         template = spec.get("template") or {}
         wanted_hash = template_hash(template)
         current = next((rs for rs in owned if rs["metadata"].get("labels", {}).get(HASH_LABEL) == wanted_hash), None)
@@ -74,8 +74,8 @@ class DeploymentController(Controller):
         limit = (deployment.get("spec") or {}).get("revisionHistoryLimit", 10)
         old = [
             rs
-            for rs in self.api.store.items(replica_sets, deployment["metadata"]["namespace"])
-            if owned_by(rs, deployment) and rs is not current and (rs.get("spec") or {}).get("replicas", 0) == 0
+            for rs in self.api.store.owned(replica_sets, deployment)
+            if rs is not current and (rs.get("spec") or {}).get("replicas", 0) == 0
         ]
         old.sort(key=lambda rs: int((rs["metadata"].get("annotations") or {}).get(REVISION, "0")))
         for rs in old[: max(len(old) - limit, 0)]:
@@ -92,7 +92,7 @@ class DeploymentController(Controller):
 
     def _report(self, deployments, replica_sets, namespace, name, current):
         deployment = self.api.store.get(deployments, namespace, name)
-        owned = [rs for rs in self.api.store.items(replica_sets, namespace) if owned_by(rs, deployment)]
+        owned = self.api.store.owned(replica_sets, deployment)
         wanted = (deployment.get("spec") or {}).get("replicas", 1)
         replicas = sum((rs.get("status") or {}).get("replicas", 0) for rs in owned)
         ready = sum((rs.get("status") or {}).get("readyReplicas", 0) for rs in owned)

@@ -2,7 +2,7 @@
 
 from ..clock import now
 from ..store import clone
-from .base import Controller, owned_by, owner_keys, owner_reference, self_key, set_condition
+from .base import Controller, owner_keys, owner_reference, self_key, set_condition
 
 
 class JobController(Controller):
@@ -21,7 +21,7 @@ class JobController(Controller):
         if any(c.get("type") == "Complete" for c in status.get("conditions") or []):
             return
         completions = job["spec"].get("completions", 1)
-        pods = [p for p in self.api.store.items(pods_type, key[0]) if owned_by(p, job)]
+        pods = self.api.store.owned(pods_type, job)
         succeeded = sum(1 for p in pods if (p.get("status") or {}).get("phase") == "Succeeded")
         running = [p for p in pods if (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
         if succeeded + len(running) < completions and not running:

@@ -1,7 +1,7 @@
 """ReplicaSet controller: keeps ``spec.replicas`` Pods (from the template, owned by the ReplicaSet)."""
 
 from ..store import clone
-from .base import Controller, is_active, is_ready, owned_by, owner_keys, owner_reference, self_key
+from .base import Controller, is_active, is_ready, owner_keys, owner_reference, self_key
 
 POD_SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
@@ -20,7 +20,7 @@ class ReplicaSetController(Controller):
         if replica_set is None or replica_set["metadata"].get("deletionTimestamp"):
             return
         wanted = (replica_set.get("spec") or {}).get("replicas", 1)
-        pods = [p for p in self.api.store.items(pods_type, namespace) if owned_by(p, replica_set) and is_active(p)]
+        pods = [p for p in self.api.store.owned(pods_type, replica_set) if is_active(p)]
         for _ in range(wanted - len(pods)):
             pods.append(self.create(pods_type, namespace, self._new_pod(replica_set)))
         if len(pods) > wanted:
