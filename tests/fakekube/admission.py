@@ -1,10 +1,13 @@
-"""Mutations that need cluster state: Service IPs and node ports, the default StorageClass, Job selectors.
+"""Admission that needs cluster state: Service IPs and node ports, the default StorageClass, Job selectors,
+and the Pod checks of the Priority and RuntimeClass admission plugins.
 
-kube-apiserver does these in its REST storage (IP allocation) and admission plugins (DefaultStorageClass);
-here they run on every create and update before validation.
+kube-apiserver does these in its REST storage (IP allocation) and admission plugins (DefaultStorageClass,
+Priority, RuntimeClass); here they run on every create and update before validation.
 """
 
 import ipaddress
+
+from .errors import ApiError
 
 DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
 SERVICE_CIDR = ipaddress.ip_network("10.43.0.0/16")  # k3s' default service CIDR
@@ -22,6 +25,9 @@ class Admission:
             self._service(obj, old)
         elif kind == "PersistentVolumeClaim" and old is None:
             self._default_storage_class(obj)
+        elif kind == "Pod" and old is None:
+            self._pod_priority(obj)
+            self._pod_runtime_class(obj)
 
     # --- Services
     def _service(self, obj, old):
@@ -80,6 +86,33 @@ class Admission:
             if (storage_class["metadata"].get("annotations") or {}).get(DEFAULT_CLASS_ANNOTATION) == "true":
                 spec["storageClassName"] = storage_class["metadata"]["name"]
                 return
+
+    # --- Pods
+    def _pod_priority(self, obj):
+        spec = obj.setdefault("spec", {})
+        class_name = spec.get("priorityClassName")
+        if not class_name:
+            return
+        classes = self._registry.find("scheduling.k8s.io", "v1", "priorityclasses")
+        priority_class = self._store.get(classes, None, class_name)
+        if priority_class is None:
+            raise _pod_forbidden(obj, "no PriorityClass with name %s was found" % class_name)
+        spec["priority"] = priority_class.get("value", 0)
+        spec.setdefault("preemptionPolicy", priority_class.get("preemptionPolicy", "PreemptLowerPriority"))
+
+    def _pod_runtime_class(self, obj):
+        handler = (obj.get("spec") or {}).get("runtimeClassName")
+        if not handler:
+            return
+        classes = self._registry.find("node.k8s.io", "v1", "runtimeclasses")
+        if self._store.get(classes, None, handler) is None:
+            raise _pod_forbidden(obj, 'pod rejected: RuntimeClass "%s" not found' % handler)
+
+
+def _pod_forbidden(obj, reason):
+    # kube-apiserver admits before it generates names, so messages show the generateName prefix
+    name = obj["metadata"].get("generateName") or obj["metadata"].get("name", "")
+    return ApiError(403, "Forbidden", 'pods "%s" is forbidden: %s' % (name, reason), {"name": name, "kind": "pods"})
 
 
 def label_job_pods(obj):

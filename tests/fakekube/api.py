@@ -7,7 +7,6 @@ fake controllers. A write that changes nothing is not stored and keeps its resou
 
 import contextlib
 import random
-import string
 import threading
 import uuid
 
@@ -57,7 +56,8 @@ GENERATION_KINDS = frozenset(
 )
 # kinds that keep the status a client sends on create (their status is not the server's)
 STATUS_ON_CREATE_KINDS = frozenset({"Node", "PersistentVolume"})
-_NAME_SUFFIX = string.ascii_lowercase + string.digits
+# the alphabet of generated name suffixes (apimachinery avoids vowels and look-alike characters)
+_NAME_SUFFIX = "bcdfghjklmnpqrstvwxz2456789"
 PATCH_TYPES = {
     "application/merge-patch+json": "merge",
     "application/strategic-merge-patch+json": "strategic",
@@ -108,8 +108,8 @@ class ApiServer(DeletionMixin):
         if self.controllers is not None:
             self.controllers.observe(rtype, old, new)
 
-    def random_suffix(self, length=5, alphabet=_NAME_SUFFIX):
-        return "".join(self._random.choice(alphabet) for _ in range(length))
+    def random_suffix(self):
+        return "".join(self._random.choice(_NAME_SUFFIX) for _ in range(5))
 
     # --- reads
     def get(self, rtype, namespace, name):

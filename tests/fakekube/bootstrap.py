@@ -1,4 +1,5 @@
-"""What a fresh k3s server already has: system namespaces, the HelmChart CRDs, local-path, the API Service."""
+"""What a fresh k3s server already has: system namespaces, the API Service, the built-in PriorityClasses and,
+unless ``k3s=False``, the HelmChart CRDs, the local-path StorageClass and the NVIDIA RuntimeClasses."""
 
 from .options import controller_write
 from .store import clone
@@ -47,6 +48,11 @@ API_SERVICE = {
     "spec": {"clusterIP": "10.43.0.1", "ports": [{"name": "https", "port": 443, "targetPort": 6443}]},
 }
 
+# every cluster has these two (kube-apiserver creates them)
+SYSTEM_PRIORITY_CLASSES = (("system-cluster-critical", 2000000000), ("system-node-critical", 2000001000))
+# k3s' runtimes manifest registers RuntimeClasses for the container runtimes it can find; these are the NVIDIA ones
+K3S_RUNTIME_CLASSES = ("nvidia", "nvidia-experimental")
+
 
 def bootstrap(api, k3s):
     options = controller_write("k3s")
@@ -54,6 +60,10 @@ def bootstrap(api, k3s):
     for name in SYSTEM_NAMESPACES:
         api._create(namespaces, None, {"metadata": {"name": name}}, options, "Update")
     api._create(api.registry.find("", "v1", "services"), "default", clone(API_SERVICE), options, "Update")
+    priority_classes = api.registry.find("scheduling.k8s.io", "v1", "priorityclasses")
+    for name, value in SYSTEM_PRIORITY_CLASSES:
+        body = {"metadata": {"name": name}, "value": value, "description": "Used for system critical pods."}
+        api._create(priority_classes, None, body, options, "Update")
     if not k3s:
         return
     crds = api.registry.find("apiextensions.k8s.io", "v1", "customresourcedefinitions")
@@ -62,3 +72,6 @@ def bootstrap(api, k3s):
     api._create(
         api.registry.find("storage.k8s.io", "v1", "storageclasses"), None, clone(LOCAL_PATH_CLASS), options, "Update"
     )
+    runtime_classes = api.registry.find("node.k8s.io", "v1", "runtimeclasses")
+    for name in K3S_RUNTIME_CLASSES:
+        api._create(runtime_classes, None, {"metadata": {"name": name}, "handler": name}, options, "Update")

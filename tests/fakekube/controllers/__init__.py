@@ -6,10 +6,13 @@ Bound, a Job is Complete. There is no watch, no delay and no failure injection.
 """
 
 import collections
+import sys
 
+from ..errors import ApiError
 from .deployments import DeploymentController
 from .helmcharts import HelmChartController
 from .jobs import JobController
+from .podgc import PodGarbageCollector
 from .replicasets import ReplicaSetController
 from .scheduler import SchedulerController
 from .storage import VolumeClaimController
@@ -26,6 +29,7 @@ class ControllerManager:
             DeploymentController(api),
             ReplicaSetController(api),
             SchedulerController(api),
+            PodGarbageCollector(api),
             VolumeClaimController(api),
             JobController(api),
             HelmChartController(api),
@@ -50,7 +54,11 @@ class ControllerManager:
             item = self._queue.popleft()
             self._queued.discard(item)
             controller, key = item
-            controller.sync(key)
+            try:
+                controller.sync(key)
+            except ApiError as error:
+                # as in a real cluster, a controller's failed write is its own problem, not the client's
+                sys.stderr.write("fakekube: %s %s: %s\n" % (type(controller).__name__, key, error.message))
             syncs += 1
             if syncs > MAX_SYNCS_PER_REQUEST:
                 self._queue.clear()

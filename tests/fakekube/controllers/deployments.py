@@ -147,6 +147,16 @@ class DeploymentController(Controller):
                 'ReplicaSet "%s" is progressing.' % rs_name,
                 with_update_time=True,
             )
+        failures = [
+            condition
+            for rs in owned
+            for condition in (rs.get("status") or {}).get("conditions") or []
+            if condition.get("type") == "ReplicaFailure" and condition.get("status") == "True"
+        ]
+        if failures:
+            conditions = set_condition(conditions, "ReplicaFailure", "True", "FailedCreate", failures[0]["message"])
+        else:
+            conditions = [c for c in conditions if c.get("type") != "ReplicaFailure"]
         status["conditions"] = conditions
         self.set_status(deployments, deployment, status)
 

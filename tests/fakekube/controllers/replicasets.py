@@ -1,9 +1,8 @@
 """ReplicaSet controller: keeps ``spec.replicas`` Pods (from the template, owned by the ReplicaSet)."""
 
+from ..errors import ApiError
 from ..store import clone
-from .base import Controller, is_active, is_ready, owner_keys, owner_reference, self_key
-
-POD_SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+from .base import Controller, is_active, is_ready, owner_keys, owner_reference, self_key, set_condition
 
 
 class ReplicaSetController(Controller):
@@ -21,8 +20,13 @@ class ReplicaSetController(Controller):
             return
         wanted = (replica_set.get("spec") or {}).get("replicas", 1)
         pods = [p for p in self.api.store.owned(pods_type, replica_set) if is_active(p)]
+        failure = None
         for _ in range(wanted - len(pods)):
-            pods.append(self.create(pods_type, namespace, self._new_pod(replica_set)))
+            try:
+                pods.append(self.create(pods_type, namespace, self._new_pod(replica_set)))
+            except ApiError as error:  # e.g. admission refused the Pod: report it, as the real controller does
+                failure = error.message
+                break
         if len(pods) > wanted:
             # the real controller deletes unscheduled, then not-ready, then newest Pods first
             pods.sort(key=lambda p: (bool(p["spec"].get("nodeName")), is_ready(p), p["metadata"]["creationTimestamp"]))
@@ -39,12 +43,17 @@ class ReplicaSetController(Controller):
             "availableReplicas": ready,
             "observedGeneration": replica_set["metadata"].get("generation"),
         }
-        self.set_status(replica_sets, replica_set, {k: v for k, v in status.items() if v or k == "replicas"})
+        status = {k: v for k, v in status.items() if v or k == "replicas"}
+        if failure:
+            status["conditions"] = set_condition(
+                (replica_set.get("status") or {}).get("conditions"), "ReplicaFailure", "True", "FailedCreate", failure
+            )
+        self.set_status(replica_sets, replica_set, status)
 
     def _new_pod(self, replica_set):
         template = clone((replica_set.get("spec") or {}).get("template") or {})
         meta = template.get("metadata") or {}
         meta.pop("name", None)
-        meta["name"] = "%s-%s" % (replica_set["metadata"]["name"], self.api.random_suffix(5, POD_SUFFIX_ALPHABET))
+        meta["generateName"] = "%s-" % replica_set["metadata"]["name"]
         meta["ownerReferences"] = [owner_reference(replica_set)]
         return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": template.get("spec") or {}}

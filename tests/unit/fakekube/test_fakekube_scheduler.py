@@ -134,3 +134,29 @@ def test_drain_evicts_to_another_node(api):
 
     api.server.evict("default", only_pod(api)["metadata"]["name"], {}, WriteOptions())
     assert only_pod(api)["spec"]["nodeName"] != first
+
+
+def test_pods_of_a_deleted_node_are_collected_and_replaced(api):
+    api.create(node("rover-1"))
+    api.create(node("rover-2"))
+    api.create(deployment("desk"))
+    first = only_pod(api)
+    api.delete("v1", "nodes", first["spec"]["nodeName"], namespace=None)
+    replacement = only_pod(api)
+    assert replacement["metadata"]["name"] != first["metadata"]["name"]
+    assert replacement["spec"]["nodeName"] != first["spec"]["nodeName"]
+
+
+def test_runtime_class_and_priority_class_admission(api):
+    body = deployment("desk")
+    body["spec"]["template"]["spec"].update(runtimeClassName="nvidia", priorityClassName="system-node-critical")
+    api.create(body)
+    pod = only_pod(api)
+    assert pod["spec"]["priority"] == 2000001000 and pod["status"]["phase"] == "Running"
+    missing = deployment("sandboxed")
+    missing["spec"]["template"]["spec"]["runtimeClassName"] = "gvisor"
+    api.create(missing)
+    status = api.get("apps/v1", "deployments", "sandboxed")["status"]
+    failure = next(c for c in status["conditions"] if c["type"] == "ReplicaFailure")
+    assert failure["reason"] == "FailedCreate"
+    assert failure["message"].endswith('is forbidden: pod rejected: RuntimeClass "gvisor" not found')
