@@ -39,7 +39,7 @@ class ThreadingServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
 
 
 class QuietHandler(http.server.BaseHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 (the base class names it so)
+    def log_message(self, format, *args):
         sys.stderr.write("%s %s\n" % (self.server.server_address[1], format % args))
 
     def reply(self, status, body):
