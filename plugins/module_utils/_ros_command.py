@@ -64,6 +64,77 @@ SOURCE_SCRIPT = (
 DROPPED_FROM_SOURCED_ENV = ("SHLVL", "_", "PWD", "OLDPWD")
 
 
+# roslaunch writes its whole environment into its log file ("roslaunch env is environ({...})", logger
+# "roslaunch", level INFO). With secret_env, roslaunch gets this logging configuration instead of ROS's
+# default: the same handlers, but the "roslaunch" logger itself at WARNING (its child loggers stay at INFO).
+ROS1_LOG_CONFIG_NAME = "ros1_logging_without_env.conf"
+ROS1_LOG_CONFIG = """# written by roverlab.clouddesktop.ros_launch: ROS's default logging, without roslaunch's environment dump
+[loggers]
+keys=root, rosout, roslaunch, parent, pmon, config, server
+
+[handlers]
+keys=fileHandler, streamHandler
+
+[formatters]
+keys=defaultFormatter
+
+[logger_root]
+level=INFO
+handlers=fileHandler
+
+[logger_rosout]
+level=INFO
+handlers=streamHandler
+propagate=1
+qualname=rosout
+
+[logger_roslaunch]
+level=WARNING
+handlers=
+propagate=1
+qualname=roslaunch
+
+[logger_parent]
+level=INFO
+handlers=
+propagate=1
+qualname=roslaunch.parent
+
+[logger_pmon]
+level=INFO
+handlers=
+propagate=1
+qualname=roslaunch.pmon
+
+[logger_config]
+level=INFO
+handlers=
+propagate=1
+qualname=roslaunch.config
+
+[logger_server]
+level=INFO
+handlers=
+propagate=1
+qualname=roslaunch.server
+
+[handler_fileHandler]
+class=handlers.RotatingFileHandler
+level=DEBUG
+formatter=defaultFormatter
+args=(os.environ['ROS_LOG_FILENAME'], 'a', 50000000, 4)
+
+[handler_streamHandler]
+class=rosgraph.roslogging.RosStreamHandler
+level=DEBUG
+formatter=defaultFormatter
+args=(True,)
+
+[formatter_defaultFormatter]
+format=[%(name)s][%(levelname)s] %(asctime)s: %(message)s
+"""
+
+
 class CommandError(ValueError):
     pass
 

@@ -338,6 +338,8 @@ class Launcher:
         store.save_request(request)
         env = dict(plan["public_env"], **plan["secret_env"])
         env[cmd.TAG_NAME] = tag
+        if plan["secret_env"] and plan["ros_version"] == 1:
+            env["ROS_PYTHON_LOG_CONFIG_FILE"] = self._write_ros1_log_config()
         policy = {
             "restart": self.p["restart_policy"],
             "restart_limit": self.p["restart_limit"],
@@ -362,6 +364,15 @@ class Launcher:
         nodes = self._wait_ready(request, deadline=started + self.p["timeout"], rollback=True)
         phase, request, run = self.inspect()
         return dict(self.describe(phase, request, run, nodes), startup_seconds=round(time.monotonic() - started, 3))
+
+    def _write_ros1_log_config(self):
+        """The logging configuration that keeps roslaunch from writing its environment (secrets) to its log."""
+        path = os.path.join(self.store.dir, cmd.ROS1_LOG_CONFIG_NAME)
+        tmp = path + ".tmp"
+        with open(tmp, "w") as handle:
+            handle.write(cmd.ROS1_LOG_CONFIG)
+        os.replace(tmp, path)
+        return path
 
     def _ros1_launch_nodes(self, plan):
         """The nodes the launch file starts (roslaunch --nodes), resolved while the launch comes up."""
