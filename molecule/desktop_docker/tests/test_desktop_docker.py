@@ -329,8 +329,8 @@ def test_absent_keeps_the_volume_and_the_password(engine, declared_users):
     "flags",
     [
         {"purge_data": True},
-        {"purge_data": True, "purge_confirm": "alice"},
-        {"purge_confirm": "carol", "purge_data": True, "state": "present"},
+        {"purge_data": True, "confirm_purge": "alice"},
+        {"confirm_purge": "carol", "purge_data": True, "state": "present"},
     ],
     ids=["no-confirmation", "wrong-user-confirmed", "not-absent"],
 )
@@ -343,14 +343,14 @@ def test_purge_refused_without_both_flags(engine, declared_users, flags):
 
 
 def test_confirmation_alone_keeps_the_data(engine, declared_users):
-    run(extra=with_carol(declared_users, state="absent", purge_confirm="carol"))
+    run(extra=with_carol(declared_users, state="absent", confirm_purge="carol"))
     assert not exists(engine.containers, "molecule-dd-carol")
     assert exists(engine.volumes, "molecule-dd-carol-data")
 
 
 def test_confirmed_purge_backs_up_then_deletes(engine, declared_users):
     before = set(BACKUPS.glob("carol-*.tar.gz")) if BACKUPS.is_dir() else set()
-    run(extra=with_carol(declared_users, state="absent", purge_data=True, purge_confirm="carol"))
+    run(extra=with_carol(declared_users, state="absent", purge_data=True, confirm_purge="carol"))
     assert not exists(engine.volumes, "molecule-dd-carol-data")
     assert not (SECRETS / "carol.password").exists()
     (backup,) = set(BACKUPS.glob("carol-*.tar.gz")) - before
@@ -391,7 +391,7 @@ def test_restore_replaces_the_data_and_restarts_the_desktop(engine):
     assert container(engine, "alice").exec_run(["sh", "-c", script]).exit_code == 0
     run(
         "-e", "desktop_docker_action=restore", "-e", "desktop_docker_user=alice",
-        "-e", "desktop_docker_restore_file=%s" % backup, "-e", "desktop_docker_restore_confirm=alice",
+        "-e", "desktop_docker_restore_file=%s" % backup, "-e", "desktop_docker_confirm_restore=alice",
     )  # fmt: skip
     assert container(engine, "alice").attrs["State"]["Running"]
     assert read_file(engine, "alice", "/my_ros_data/notes.txt") == "my notes\n"
@@ -421,7 +421,7 @@ def test_gpu_desktop_gets_the_cuda_image_and_the_device_request(engine, declared
     (runc-nosysres) is the NVIDIA runtime: a STAND-IN that lets the detection pass. Docker then creates
     the container as the role asks and refuses to start it, since no NVIDIA driver is there.
     """
-    users = [*declared_users, {"name": "erin", "gpu": True, "gpu_count": 1}]
+    users = [*declared_users, {"name": "erin", "gpu": 1}]
     extra = {
         "desktop_docker_users": users,
         "desktop_docker_user": "erin",
@@ -436,7 +436,7 @@ def test_gpu_desktop_gets_the_cuda_image_and_the_device_request(engine, declared
     assert request["Driver"] == "nvidia"
     assert request["Count"] == 1
     assert request["Capabilities"] == [["gpu", "compute", "utility", "graphics", "video", "display"]]
-    extra.update(desktop_docker_state="absent", desktop_docker_purge_data=True, desktop_docker_purge_confirm="erin")
+    extra.update(desktop_docker_state="absent", desktop_docker_purge_data=True, desktop_docker_confirm_purge="erin")
     run(extra=extra)
     assert not exists(engine.containers, "molecule-dd-erin")
 
