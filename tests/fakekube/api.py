@@ -109,7 +109,7 @@ class ApiServer(DeletionMixin):
             self.controllers.observe(rtype, old, new)
 
     def random_suffix(self):
-        return "".join(self._random.choice(_NAME_SUFFIX) for _ in range(5))
+        return "".join(self._random.choice(_NAME_SUFFIX) for _position in range(5))
 
     # --- reads
     def get(self, rtype, namespace, name):

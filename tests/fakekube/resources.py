@@ -48,7 +48,7 @@ class ResourceType:
 
 
 def _t(api_version, plural, kind, namespaced, short_names=(), subresources=()):
-    group, _, version = api_version.rpartition("/")
+    group, _slash, version = api_version.rpartition("/")
     return ResourceType(group, version, plural, kind, namespaced, short_names, subresources)
 
 

@@ -70,9 +70,7 @@ def labels_match(labels, requirements):
         if operator in (">", "<"):
             if not present or not value.lstrip("-").isdigit():
                 return False
-            if (operator == ">" and not int(value) > int(values[0])) or (
-                operator == "<" and not int(value) < int(values[0])
-            ):
+            if (operator == ">" and int(value) <= int(values[0])) or (operator == "<" and int(value) >= int(values[0])):
                 return False
     return True
 

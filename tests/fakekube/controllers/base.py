@@ -18,7 +18,7 @@ class Controller:
         raise NotImplementedError
 
     def type(self, api_version, plural):
-        group, _, version = api_version.rpartition("/")
+        group, _slash, version = api_version.rpartition("/")
         return self.api.registry.find(group, version, plural)
 
     def create(self, rtype, namespace, obj):

@@ -21,7 +21,7 @@ class ReplicaSetController(Controller):
         wanted = (replica_set.get("spec") or {}).get("replicas", 1)
         pods = [p for p in self.api.store.owned(pods_type, replica_set) if is_active(p)]
         failure = None
-        for _ in range(wanted - len(pods)):
+        for _missing in range(wanted - len(pods)):
             try:
                 pods.append(self.create(pods_type, namespace, self._new_pod(replica_set)))
             except ApiError as error:  # e.g. admission refused the Pod: report it, as the real controller does

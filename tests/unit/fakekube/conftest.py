@@ -24,7 +24,7 @@ class Api:
         self.server = ApiServer(kube_version, controllers=controllers)
 
     def type(self, api_version, plural):
-        group, _, version = api_version.rpartition("/")
+        group, _slash, version = api_version.rpartition("/")
         return self.server.registry.find(group, version, plural)
 
     def _type_of(self, obj):

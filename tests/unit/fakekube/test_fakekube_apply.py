@@ -80,7 +80,7 @@ def test_conflict_between_two_appliers_and_force(bare_api):
 def test_same_value_from_two_appliers_is_shared_not_a_conflict(bare_api):
     bare_api.apply(desk())
     shared = bare_api.apply(desk(), manager="other")
-    assert {m for m, _ in managers(shared)} == {"applier", "other"}
+    assert {manager for manager, _operation in managers(shared)} == {"applier", "other"}
 
 
 def test_apply_needs_a_field_manager(bare_api):

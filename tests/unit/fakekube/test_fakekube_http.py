@@ -8,7 +8,7 @@ MERGE_PATCH = "application/merge-patch+json"
 
 
 def test_version_reports_the_chosen_kube_version(client):
-    status, body, _ = client.request("GET", "/version")
+    status, body, _headers = client.request("GET", "/version")
     assert status == 200
     assert (body["major"], body["minor"]) == ("1", "31")
     assert body["gitVersion"].startswith("v1.31.0")
@@ -20,9 +20,9 @@ def test_health_endpoints(client, path):
 
 
 def test_core_and_group_discovery(client):
-    status, body, _ = client.request("GET", "/api")
+    status, body, _headers = client.request("GET", "/api")
     assert status == 200 and body["versions"] == ["v1"]
-    _, groups, _ = client.request("GET", "/apis")
+    _status, groups, _headers = client.request("GET", "/apis")
     names = {g["name"] for g in groups["groups"]}
     assert {
         "apps",
@@ -36,57 +36,59 @@ def test_core_and_group_discovery(client):
         "coordination.k8s.io",
         "helm.cattle.io",
     } <= names
-    _, apps, _ = client.request("GET", "/apis/apps")
+    _status, apps, _headers = client.request("GET", "/apis/apps")
     assert apps["kind"] == "APIGroup" and apps["preferredVersion"]["groupVersion"] == "apps/v1"
 
 
 def test_resource_lists(client):
-    _, core, _ = client.request("GET", "/api/v1")
+    _status, core, _headers = client.request("GET", "/api/v1")
     by_name = {r["name"]: r for r in core["resources"]}
     assert by_name["pods"]["namespaced"] and not by_name["nodes"]["namespaced"]
     assert "pods/eviction" in by_name and by_name["pods/eviction"]["kind"] == "Eviction"
     assert "pods/log" in by_name and "pods/status" in by_name
     assert by_name["namespaces"]["shortNames"] == ["ns"]
-    _, networking, _ = client.request("GET", "/apis/networking.k8s.io/v1")
+    _status, networking, _headers = client.request("GET", "/apis/networking.k8s.io/v1")
     assert {"ingresses", "networkpolicies", "ingressclasses"} <= {r["name"] for r in networking["resources"]}
-    _, node_api, _ = client.request("GET", "/apis/node.k8s.io/v1")
+    _status, node_api, _headers = client.request("GET", "/apis/node.k8s.io/v1")
     assert [r["kind"] for r in node_api["resources"]] == ["RuntimeClass"]
-    _, helm, _ = client.request("GET", "/apis/helm.cattle.io/v1")
+    _status, helm, _headers = client.request("GET", "/apis/helm.cattle.io/v1")
     assert {r["kind"] for r in helm["resources"]} == {"HelmChart", "HelmChartConfig"}
 
 
 def test_unknown_paths_are_404_status(client):
-    status, body, _ = client.request("GET", "/apis/nope.example.org/v1")
+    status, body, _headers = client.request("GET", "/apis/nope.example.org/v1")
     assert status == 404 and body["kind"] == "Status" and body["reason"] == "NotFound"
     assert client.request("GET", "/api/v1/frobs")[0] == 404
 
 
 def test_create_get_patch_delete_status_codes(client):
     path = "/api/v1/namespaces/default/configmaps"
-    status, created, _ = client.request("POST", path, config_map("http-cm"))
+    status, created, _headers = client.request("POST", path, config_map("http-cm"))
     assert status == 201 and created["metadata"]["uid"]
-    status, body, _ = client.request("POST", path, config_map("http-cm"))
+    status, body, _headers = client.request("POST", path, config_map("http-cm"))
     assert (status, body["reason"]) == (409, "AlreadyExists")
-    status, patched, _ = client.request("PATCH", path + "/http-cm", {"data": {"k": "v"}}, MERGE_PATCH)
+    status, patched, _headers = client.request("PATCH", path + "/http-cm", {"data": {"k": "v"}}, MERGE_PATCH)
     assert status == 200 and patched["data"] == {"key": "value", "k": "v"}
-    status, patched, _ = client.request("PATCH", path + "/http-cm", [{"op": "remove", "path": "/data/k"}], JSON_PATCH)
+    status, patched, _headers = client.request(
+        "PATCH", path + "/http-cm", [{"op": "remove", "path": "/data/k"}], JSON_PATCH
+    )
     assert status == 200 and patched["data"] == {"key": "value"}
     assert client.request("PATCH", path + "/http-cm", {}, "text/plain")[0] == 415
-    status, body, _ = client.request("DELETE", path + "/http-cm")
+    status, body, _headers = client.request("DELETE", path + "/http-cm")
     assert status == 200 and body["status"] == "Success"
     assert client.request("GET", path + "/http-cm")[0] == 404
 
 
 def test_cluster_wide_list_of_namespaced_kind(client):
     client.request("POST", "/apis/apps/v1/namespaces/default/deployments", deployment("http-desk"))
-    status, pods, _ = client.request("GET", "/api/v1/pods?fieldSelector=spec.nodeName%3Dfakekube-node")
+    status, pods, _headers = client.request("GET", "/api/v1/pods?fieldSelector=spec.nodeName%3Dfakekube-node")
     assert status == 200 and pods["kind"] == "PodList"
     assert any(p["metadata"]["name"].startswith("http-desk-") for p in pods["items"])
 
 
 def test_dry_run_query_parameter(client):
     path = "/api/v1/namespaces/default/configmaps"
-    status, body, _ = client.request("POST", path + "?dryRun=All", config_map("dry-cm"))
+    status, body, _headers = client.request("POST", path + "?dryRun=All", config_map("dry-cm"))
     assert status == 201 and body["metadata"]["name"] == "dry-cm"
     assert client.request("GET", path + "/dry-cm")[0] == 404
     assert client.request("POST", path + "?dryRun=Maybe", config_map("dry-cm"))[0] == 400
@@ -99,10 +101,12 @@ def test_unknown_field_warning_header_and_strict_validation(client):
         pytest.skip("kubernetes-validate is not installed")
     body = config_map("warn-cm")
     body["dataa"] = {}
-    status, _, headers = client.request("POST", "/api/v1/namespaces/default/configmaps", body)
+    status, _answer, headers = client.request("POST", "/api/v1/namespaces/default/configmaps", body)
     assert status == 201 and 'unknown field \\"dataa\\"' in headers["Warning"]
     body["metadata"]["name"] = "strict-cm"
-    status, answer, _ = client.request("POST", "/api/v1/namespaces/default/configmaps?fieldValidation=Strict", body)
+    status, answer, _headers = client.request(
+        "POST", "/api/v1/namespaces/default/configmaps?fieldValidation=Strict", body
+    )
     assert status == 400 and "strict decoding error" in answer["message"]
 
 
@@ -128,7 +132,7 @@ def test_eviction_subresource(client):
     }
     client.request("POST", "/api/v1/namespaces/default/pods", pod)
     eviction = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": "evictee", "namespace": "default"}}
-    status, body, _ = client.request("POST", "/api/v1/namespaces/default/pods/evictee/eviction", eviction)
+    status, body, _headers = client.request("POST", "/api/v1/namespaces/default/pods/evictee/eviction", eviction)
     assert status == 201 and body["status"] == "Success"
     assert client.request("GET", "/api/v1/namespaces/default/pods/evictee")[0] == 404
 
@@ -136,14 +140,14 @@ def test_eviction_subresource(client):
 def test_scale_subresource(client):
     client.request("POST", "/apis/apps/v1/namespaces/default/deployments", deployment("scaled"))
     path = "/apis/apps/v1/namespaces/default/deployments/scaled/scale"
-    status, scale, _ = client.request("GET", path)
+    status, scale, _headers = client.request("GET", path)
     assert status == 200 and scale["kind"] == "Scale" and scale["spec"]["replicas"] == 1
-    status, scale, _ = client.request("PATCH", path, {"spec": {"replicas": 2}}, MERGE_PATCH)
+    status, scale, _headers = client.request("PATCH", path, {"spec": {"replicas": 2}}, MERGE_PATCH)
     assert status == 200 and scale["spec"]["replicas"] == 2
-    _, deploy, _ = client.request("GET", "/apis/apps/v1/namespaces/default/deployments/scaled")
+    _status, deploy, _headers = client.request("GET", "/apis/apps/v1/namespaces/default/deployments/scaled")
     assert deploy["status"]["readyReplicas"] == 2
 
 
 def test_watch_is_refused_clearly(client):
-    status, body, _ = client.request("GET", "/api/v1/namespaces/default/pods?watch=true")
+    status, body, _headers = client.request("GET", "/api/v1/namespaces/default/pods?watch=true")
     assert status == 405 and "watch" in body["message"]

@@ -160,7 +160,7 @@ def test_unknown_fields_warn_or_fail_with_strict_validation(api):
     body = config_map("settings")
     body["dataa"] = {"x": "y"}
     rtype = api.type("v1", "configmaps")
-    _, warnings = api.server.create(rtype, "default", body, WriteOptions(field_manager="t"))
+    _created, warnings = api.server.create(rtype, "default", body, WriteOptions(field_manager="t"))
     assert warnings == ['unknown field "dataa"']
     body["metadata"]["name"] = "strict"
     error = error_of(
