@@ -157,8 +157,10 @@ class ApiServer(DeletionMixin):
         obj["apiVersion"], obj["kind"] = rtype.api_version, rtype.kind
         if rtype.has_status and rtype.kind not in STATUS_ON_CREATE_KINDS:
             obj.pop("status", None)
-        user_paths = leaf_paths(owned_view(obj), keyed=not rtype.custom)
+        applied_paths = leaf_paths(owned_view(obj), keyed=not rtype.custom)
         warnings = self._admit_and_validate(rtype, obj, None, options)
+        # an Update owns what it stored, defaults included; an Apply owns only what it sent
+        user_paths = applied_paths if operation == "Apply" else leaf_paths(owned_view(obj), keyed=not rtype.custom)
         for field in ("uid", "resourceVersion", "creationTimestamp", "deletionTimestamp", "generation"):
             meta.pop(field, None)
         meta["uid"] = str(uuid.uuid4())
@@ -246,21 +248,26 @@ class ApiServer(DeletionMixin):
         if old is not None:
             causes.extend(update_problems(rtype.kind, obj, old))
         warnings = []
-        if self.schema_validation and not options.internal and not rtype.custom:
-            body = {k: v for k, v in obj.items() if k != "status"}
-            type_errors, unknown = schema.check(self.kube_version, body)
-            for path, message in type_errors:
-                raise bad_request(
-                    '%s in version "%s" cannot be handled as a %s: %s: %s'
-                    % (rtype.kind, rtype.version, rtype.kind, path or "<root>", message)
-                )
-            if unknown and options.field_validation == "Strict":
-                raise bad_request("strict decoding error: " + ", ".join('unknown field "%s"' % f for f in unknown))
-            if options.field_validation == "Warn":
-                warnings.extend('unknown field "%s"' % f for f in unknown)
+        if self.schema_validation and not options.internal and not rtype.custom and _decoded_differs(obj, old):
+            warnings = self._check_schema(rtype, obj, options)
         if causes:
             raise Invalid(rtype.kind, obj["metadata"].get("name", ""), causes, rtype.group)
         return warnings
+
+    def _check_schema(self, rtype, obj, options):
+        """Refuse wrongly typed values; drop unknown fields (refuse them with Strict), as decoding does."""
+        type_errors, unknown = schema.check(self.kube_version, {k: v for k, v in obj.items() if k != "status"})
+        for path, message in type_errors:
+            raise bad_request(
+                '%s in version "%s" cannot be handled as a %s: %s: %s'
+                % (rtype.kind, rtype.version, rtype.kind, path or "<root>", message)
+            )
+        messages = ['unknown field "%s"' % schema.dotted(parts) for parts in unknown]
+        if messages and options.field_validation == "Strict":
+            raise bad_request("strict decoding error: " + ", ".join(messages))
+        for parts in unknown:
+            _drop(obj, parts)
+        return messages if options.field_validation == "Warn" else []
 
     # --- update (PUT and every patch end here)
     def replace(self, rtype, namespace, name, body, options, subresource=""):
@@ -422,6 +429,27 @@ class ApiServer(DeletionMixin):
         if rtype.has_status:
             return self._update(rtype, obj, clone(body), options, "status")[0]
         return self._update(rtype, obj, clone(body), options)[0]
+
+
+def _decoded_differs(obj, old):
+    """Whether ``obj`` needs decoding checks: new, or different from the stored (already checked) ``old``."""
+    if old is None or _spec_of(obj) != _spec_of(old):
+        return True
+    volatile = ("managedFields", "resourceVersion")
+    return {k: v for k, v in obj["metadata"].items() if k not in volatile} != {
+        k: v for k, v in old["metadata"].items() if k not in volatile
+    }
+
+
+def _drop(obj, parts):
+    node = obj
+    for part in parts[:-1]:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return
+    if isinstance(node, dict):
+        node.pop(parts[-1], None)
 
 
 def _spec_of(obj):

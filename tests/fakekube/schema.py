@@ -44,15 +44,16 @@ def _validator(kube_version, api_version, kind, strict):
     return jsonschema.validators.Draft202012Validator(schema, registry=registry)
 
 
-def _path(error):
+def dotted(parts):
+    """``("spec", "containers", 0, "imagee")`` as kube-apiserver prints it: ``spec.containers[0].imagee``."""
     out = ""
-    for part in error.absolute_path:
+    for part in parts:
         out += "[%d]" % part if isinstance(part, int) else ("." if out else "") + str(part)
     return out
 
 
 def check(kube_version, obj):
-    """Schema problems of ``obj``: (type errors as (path, message), unknown fields as dotted paths).
+    """Schema problems of ``obj``: type errors as (dotted path, message), unknown fields as tuples of path parts.
 
     Results are cached by content, so an unchanged object (a no-op patch or re-apply) is not validated twice.
     """
@@ -76,9 +77,8 @@ def _check(kube_version, serialized):
     type_errors, unknown = [], []
     for error in validator.iter_errors(obj):
         if error.validator == "type":
-            type_errors.append((_path(error), error.message))
+            type_errors.append((dotted(error.absolute_path), error.message))
         elif error.validator == "additionalProperties":
-            prefix = _path(error)
             for name in re.findall(r"'([^']+)'", error.message.split("(", 1)[-1]):
-                unknown.append("%s.%s" % (prefix, name) if prefix else name)
-    return tuple(type_errors), tuple(sorted(unknown))
+                unknown.append((*error.absolute_path, name))
+    return tuple(type_errors), tuple(sorted(unknown, key=dotted))

@@ -156,12 +156,13 @@ def test_type_errors_are_bad_requests(api):
 
 
 @pytest.mark.skipif(not schema.available(), reason="kubernetes-validate is not installed")
-def test_unknown_fields_warn_or_fail_with_strict_validation(api):
+def test_unknown_fields_are_dropped_with_a_warning_or_refused_with_strict_validation(api):
     body = config_map("settings")
     body["dataa"] = {"x": "y"}
     rtype = api.type("v1", "configmaps")
-    _created, warnings = api.server.create(rtype, "default", body, WriteOptions(field_manager="t"))
+    created, warnings = api.server.create(rtype, "default", body, WriteOptions(field_manager="t"))
     assert warnings == ['unknown field "dataa"']
+    assert "dataa" not in created, "decoding drops unknown fields"
     body["metadata"]["name"] = "strict"
     error = error_of(
         api.server.create, rtype, "default", body, WriteOptions(field_manager="t", field_validation="Strict")
