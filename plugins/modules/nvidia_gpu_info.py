@@ -46,6 +46,7 @@ attributes:
     description: Reads only; check mode returns the same facts.
   diff_mode:
     support: none
+    description: Nothing changes, so there is no diff.
 notes:
   - Architecture names come from PCI device ID blocks; an ID outside the known blocks gives
     RV(gpus[].architecture=null) and no flavour recommendation.

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Build a STAND-IN for NVIDIA's container toolkit apt repository, signed with a throwaway key.
 
 NVIDIA's repository cannot be reached from the test machines and Debian does not package the toolkit, so the
@@ -11,7 +10,7 @@ containerd, the nvidia runtime in /etc/docker/daemon.json for docker), so a test
 it. Release is signed (InRelease, Release.gpg) with an ed25519 key generated here in a temporary GNUPGHOME,
 so apt's Signed-By check runs for real. Needs dpkg-deb and gpg.
 
-    build_repo.py OUT_DIR [--version 1.20.0 ...]
+    python3 tests/standins/nvidia_repo/build_repo.py OUT_DIR [--version 1.20.0 ...]
 
 Writes OUT_DIR/{pool/*.deb,Packages,Packages.gz,Release,InRelease,Release.gpg,standin-key.asc}.
 """

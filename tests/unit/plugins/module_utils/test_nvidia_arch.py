@@ -38,9 +38,9 @@ def test_architecture_of(device_id, architecture):
 
 def test_ranges_are_sorted_and_disjoint():
     ranges = arch.DEVICE_ID_RANGES
-    assert all(first <= last for first, last, _ in ranges)
+    assert all(first <= last for first, last, _name in ranges)
     assert all(prev[1] < cur[0] for prev, cur in zip(ranges, ranges[1:]))
-    assert {name for _, _, name in ranges} == set(arch.ARCHITECTURES)
+    assert {entry[2] for entry in ranges} == set(arch.ARCHITECTURES)
     assert set(arch.BRANCH_SUPPORT) == set(arch.ARCHITECTURES)
 
 

@@ -17,7 +17,7 @@ _spec.loader.exec_module(fakehost)
 
 
 def test_h100_real_host(tmp_path):
-    root, _ = fakehost.build_host("h100", tmp_path)
+    root = fakehost.build_host("h100", tmp_path)[0]
     gpus, others = pci.split_nvidia_functions(pci.read_pci_functions(str(root)))
     assert [g["pci_address"] for g in gpus] == ["0000:00:06.0"]
     assert gpus[0]["device_id"] == 0x2330
@@ -29,7 +29,7 @@ def test_h100_real_host(tmp_path):
 
 
 def test_turing_card_functions_are_not_all_gpus(tmp_path):
-    root, _ = fakehost.build_host("rtx2060s-before-driver", tmp_path)
+    root = fakehost.build_host("rtx2060s-before-driver", tmp_path)[0]
     gpus, others = pci.split_nvidia_functions(pci.read_pci_functions(str(root)))
     assert [(g["pci_address"], g["driver"]) for g in gpus] == [("0000:01:00.0", "nouveau")]
     assert [o["class_code"] for o in others] == [0x040300, 0x0C0330, 0x0C8000]
@@ -37,7 +37,7 @@ def test_turing_card_functions_are_not_all_gpus(tmp_path):
 
 
 def test_audio_function_alone_is_no_gpu(tmp_path):
-    root, _ = fakehost.build_host("nvidia-audio-only", tmp_path)
+    root = fakehost.build_host("nvidia-audio-only", tmp_path)[0]
     gpus, others = pci.split_nvidia_functions(pci.read_pci_functions(str(root)))
     assert gpus == []
     assert len(others) == 1
@@ -80,7 +80,7 @@ def test_parse_proc_version(text, version, flavour):
 
 
 def test_module_known_from_sys_module_only(tmp_path):
-    root, _ = fakehost.build_host("ampere-two-gpus", tmp_path)
+    root = fakehost.build_host("ampere-two-gpus", tmp_path)[0]
     assert kmod.loaded_module(str(root)) == {"loaded": True, "version": "570.172.08", "flavour": None}
 
 
@@ -95,7 +95,7 @@ def test_module_known_from_sys_module_only(tmp_path):
     ],
 )
 def test_secure_boot_state(tmp_path, host, efi, enabled):
-    root, _ = fakehost.build_host(host, tmp_path)
+    root = fakehost.build_host(host, tmp_path)[0]
     state = secure_boot.secure_boot_state(str(root))
     assert (state["efi"], state["enabled"]) == (efi, enabled)
     assert state["detail"]

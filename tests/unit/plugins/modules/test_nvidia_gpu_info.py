@@ -41,7 +41,7 @@ def test_real_h100_host(run_module, tmp_path):
 
 
 def test_lab_rover_before_the_driver(run_module, tmp_path):
-    root, _ = fakehost.build_host("rtx2060s-before-driver", tmp_path)
+    root = fakehost.build_host("rtx2060s-before-driver", tmp_path)[0]
     result = gpu_info(run_module, root, driver_branch=535, nvidia_smi=fakehost.failing_nvidia_smi(tmp_path))
     [gpu] = result["gpus"]
     assert (gpu["architecture"], gpu["kernel_driver"], gpu["device_id"]) == ("turing", "nouveau", "0x1f06")
@@ -68,7 +68,7 @@ def test_lab_rover_with_the_driver(run_module, tmp_path):
 
 
 def test_two_ampere_gpus_without_nvidia_smi(run_module, tmp_path):
-    root, _ = fakehost.build_host("ampere-two-gpus", tmp_path)
+    root = fakehost.build_host("ampere-two-gpus", tmp_path)[0]
     result = gpu_info(run_module, root, driver_branch=570)
     assert [g["architecture"] for g in result["gpus"]] == ["ampere", "ampere"]
     assert [g["class_code"] for g in result["gpus"]] == ["0x030000", "0x030200"]
@@ -80,7 +80,7 @@ def test_two_ampere_gpus_without_nvidia_smi(run_module, tmp_path):
 
 @pytest.mark.parametrize("host", ["no-nvidia", "nvidia-audio-only"])
 def test_hosts_without_gpu(run_module, tmp_path, host):
-    root, _ = fakehost.build_host(host, tmp_path)
+    root = fakehost.build_host(host, tmp_path)[0]
     result = gpu_info(run_module, root)
     assert result["gpu_present"] is False
     assert result["gpus"] == []
@@ -89,21 +89,21 @@ def test_hosts_without_gpu(run_module, tmp_path, host):
 
 
 def test_mixed_generations_get_no_flavour(run_module, tmp_path):
-    root, _ = fakehost.build_host("blackwell-and-pascal", tmp_path)
+    root = fakehost.build_host("blackwell-and-pascal", tmp_path)[0]
     result = gpu_info(run_module, root, driver_branch=570)
     assert result["recommended_flavour"] is None
     assert "blackwell" in result["recommended_flavour_reason"]
 
 
 def test_branch_problem_reported_per_gpu(run_module, tmp_path):
-    root, _ = fakehost.build_host("blackwell-and-pascal", tmp_path)
+    root = fakehost.build_host("blackwell-and-pascal", tmp_path)[0]
     result = gpu_info(run_module, root, driver_branch=535)
     problems = {g["architecture"]: g["branch_problem"] for g in result["gpus"]}
     assert problems == {"blackwell": "Blackwell GPUs need driver branch 570 or newer; 535 is too old", "pascal": None}
 
 
 def test_unknown_device_id(run_module, tmp_path):
-    root, _ = fakehost.build_host("unknown-device-id", tmp_path)
+    root = fakehost.build_host("unknown-device-id", tmp_path)[0]
     result = gpu_info(run_module, root)
     assert result["gpus"][0]["architecture"] is None
     assert result["recommended_flavour"] is None
@@ -117,7 +117,7 @@ def test_check_mode_reports_the_same(run_module, tmp_path):
 
 
 def test_unparsable_nvidia_smi_output_is_reported(run_module, tmp_path):
-    root, _ = fakehost.build_host("rtx2060s-with-driver", tmp_path)
+    root = fakehost.build_host("rtx2060s-with-driver", tmp_path)[0]
     script = tmp_path / "broken-nvidia-smi"
     script.write_text("#!/bin/sh\necho 'one, two'\n")
     script.chmod(0o755)
@@ -129,6 +129,6 @@ def test_unparsable_nvidia_smi_output_is_reported(run_module, tmp_path):
 
 
 def test_other_root_does_not_run_the_nodes_nvidia_smi(run_module, tmp_path):
-    root, _ = fakehost.build_host("rtx2060s-with-driver", tmp_path)
+    root = fakehost.build_host("rtx2060s-with-driver", tmp_path)[0]
     result = gpu_info(run_module, root)
     assert result["nvidia_smi"]["path"] is None
