@@ -68,7 +68,7 @@ DROPPED_FROM_SOURCED_ENV = ("SHLVL", "_", "PWD", "OLDPWD")
 # "roslaunch", level INFO). With secret_env, roslaunch gets this logging configuration instead of ROS's
 # default: the same handlers, but the "roslaunch" logger itself at WARNING (its child loggers stay at INFO).
 ROS1_LOG_CONFIG_NAME = "ros1_logging_without_env.conf"
-ROS1_LOG_CONFIG = """# written by roverlab.clouddesktop.ros_launch: ROS's default logging, without roslaunch's environment dump
+ROS1_LOG_CONFIG = """# by roverlab.clouddesktop.ros_launch: ROS's default logging without roslaunch's environment dump
 [loggers]
 keys=root, rosout, roslaunch, parent, pmon, config, server
 
@@ -356,7 +356,7 @@ def spec_differences(old, new, prefix=""):
         if isinstance(before, dict) and isinstance(after, dict):
             changes += spec_differences(before, after, label + ".")
         elif key == "secret_digest":
-            changes.append("%s values changed (not shown)" % prefix.rstrip("."))
+            changes.append("secret_env: values changed (not shown)")
         else:
             changes.append("%s: %r -> %r" % (label, before, after))
     return changes

@@ -125,7 +125,7 @@ def ansible(lab, lab_dir):
         "- name: Prepare the robots\n  hosts: robots\n  gather_facts: false\n"
         "  roles:\n    - role: roverlab.clouddesktop.ros_robot\n"
     )
-    rc, output, raw = runner.playbook(prepare, login="root")
+    rc, _output, raw = runner.playbook(prepare, login="root")
     assert rc == 0, raw[-3000:]
     return runner
 
@@ -161,7 +161,12 @@ def param(robot, name):
 
 def echo_once(robot, topic="/chatter", timeout=15):
     """One message from TOPIC on ROBOT's master, received in the host's namespace with rostopic."""
-    env = dict(os.environ, ROS_MASTER_URI=robot.master_uri, ROS_IP=robot.host_address, ROS_HOME=str(Path(robot.directory) / "echo"))
+    env = dict(
+        os.environ,
+        ROS_MASTER_URI=robot.master_uri,
+        ROS_IP=robot.host_address,
+        ROS_HOME=str(Path(robot.directory) / "echo"),
+    )
     proc = subprocess.run(
         ["rostopic", "echo", "-n", "1", "--noarr", topic],
         env=env,

@@ -233,8 +233,11 @@ def test_concurrent_starts_of_one_launch_start_it_once(ansible, robots):
     vars_file.write_text(json.dumps(extra))
     procs = [
         subprocess.Popen(
-            ["ansible-playbook", "-i", str(ansible.inventories["launch"]), "playbooks/ros_launch.yml"]
-            + ["-e", "@%s" % vars_file, "--limit", robot.name],
+            [
+                "ansible-playbook",
+                *("-i", str(ansible.inventories["launch"]), "playbooks/ros_launch.yml"),
+                *("-e", "@%s" % vars_file, "--limit", robot.name),
+            ],
             cwd=str(Path(__file__).resolve().parents[3]),
             env=ansible.env,
             stdout=subprocess.PIPE,
@@ -258,8 +261,15 @@ def test_concurrent_starts_of_one_launch_start_it_once(ansible, robots):
 def unrelated_process(robot):
     """A process of the launch account itself that has nothing to do with any launch (it could be killed)."""
     proc = subprocess.Popen(["runuser", "-u", robot.name, "--", "sleep", "300"], start_new_session=True)
-    sleeper = wait_for(lambda: [int(p) for p in subprocess.run(
-        ["pgrep", "-P", str(proc.pid)], capture_output=True, text=True, check=False).stdout.split()], timeout=5)
+    sleeper = wait_for(
+        lambda: [
+            int(p)
+            for p in subprocess.run(
+                ["pgrep", "-P", str(proc.pid)], capture_output=True, text=True, check=False
+            ).stdout.split()
+        ],
+        timeout=5,
+    )
     pid = sleeper[0] if sleeper else proc.pid
     with open("/proc/%d/stat" % pid) as stat:
         starttime = int(stat.read().rsplit(")", 1)[1].split()[19])
@@ -335,21 +345,21 @@ def test_a_reused_pid_is_never_killed(ansible, robots):
 
 def test_the_allowlist_refuses_what_it_does_not_name(ansible, robots, lab_dir):
     robot = robots[0]
-    results, rc, raw = ansible.launch([robot], "forbidden", package="roverlab_demo", file="not_allowed.launch")
+    results, rc, _raw = ansible.launch([robot], "forbidden", package="roverlab_demo", file="not_allowed.launch")
     assert rc != 0
     assert "does not allow package roverlab_demo, launch file not_allowed.launch" in results[robot.name]["msg"]
     assert not state_file(robot, "forbidden").exists()
     assert "/forbidden_talker" not in registered_nodes(robot)
 
     # a variable that decides which code runs would make an allowed package name point anywhere
-    results, rc, raw = start(ansible, [robot], "forbidden", env={"ROS_PACKAGE_PATH": str(lab_dir)})
+    results, rc, _raw = start(ansible, [robot], "forbidden", env={"ROS_PACKAGE_PATH": str(lab_dir)})
     assert rc != 0 and "ROS_PACKAGE_PATH decides which code runs" in results[robot.name]["msg"]
 
     # an allowlist the launch account could change counts as none
     allowlist = Path(robot.path("etc", "allowlist.json"))
     allowlist.chmod(0o666)
     try:
-        results, rc, raw = start(ansible, [robot], "forbidden")
+        results, rc, _raw = start(ansible, [robot], "forbidden")
     finally:
         allowlist.chmod(0o644)
     assert rc != 0 and "must not be writable by group or others" in results[robot.name]["msg"]
@@ -357,7 +367,7 @@ def test_the_allowlist_refuses_what_it_does_not_name(ansible, robots, lab_dir):
 
 
 HOSTILE_BUT_CARRIED = (
-    "it's \"quoted\"; touch {canary} && echo pwned | tee {canary} `touch {canary}` $HOME ${{IFS}} * ~ \\ %s ünï"
+    'it\'s "quoted"; touch {canary} && echo pwned | tee {canary} `touch {canary}` $HOME ${{IFS}} * ~ \\ %s ünï'
 )
 
 
@@ -404,7 +414,7 @@ def test_secret_env_values_appear_nowhere_but_in_the_launch(ansible, robots):
         "        setup_files: ['{{ ros_robot_env_file }}']\n        state_dir: '{{ ros_robot_state_dir }}'\n"
         "        allowlist: '{{ ros_robot_allowlist_path }}'\n        secret_env: {ROBOT_TOKEN: '%s'}\n" % secret
     )
-    rc, output, raw = ansible.playbook(playbook, extra, limit=[robot.name], args=("-vvv",))
+    rc, _output, raw = ansible.playbook(playbook, extra, limit=[robot.name], args=("-vvv",))
     try:
         assert rc == 0, raw[-3000:]
         assert secret not in raw
@@ -420,7 +430,7 @@ def test_secret_env_values_appear_nowhere_but_in_the_launch(ansible, robots):
 
 
 def test_a_robot_clock_off_by_more_than_max_clock_skew_is_refused(ansible, skewed_robot):
-    results, rc, raw = start(ansible, [skewed_robot], "skewed", max_clock_skew=1.0)
+    results, rc, _raw = start(ansible, [skewed_robot], "skewed", max_clock_skew=1.0)
     assert rc != 0
     result = results[skewed_robot.name]
     assert "clock is off by +4" in result["msg"]
@@ -435,13 +445,11 @@ def test_ssh_host_keys_are_verified(ansible, robots, lab_dir):
     known_hosts.write_text("%s %s\n" % (robot.address, " ".join(other_key)))
     inventory = json.loads(ansible.inventories["launch"].read_text())
     host = inventory["robots"]["hosts"][robot.name]
-    host["ansible_ssh_common_args"] = host["ansible_ssh_common_args"].replace(
-        ansible.lab.known_hosts, str(known_hosts)
-    )
+    host["ansible_ssh_common_args"] = host["ansible_ssh_common_args"].replace(ansible.lab.known_hosts, str(known_hosts))
     host["ansible_ssh_common_args"] += " -o ControlPath=none"
     wrong = lab_dir / "inventory-wrong-key.json"
     wrong.write_text(json.dumps(inventory))
-    rc, output, raw = ansible.playbook(
+    rc, _output, raw = ansible.playbook(
         Path(__file__).resolve().parents[3] / "playbooks" / "ros_launch.yml",
         {"ros_launch_name": "x", "ros_launch_state": "status"},
         inventory=wrong,

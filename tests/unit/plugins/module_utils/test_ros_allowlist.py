@@ -1,0 +1,98 @@
+"""The robot's allowlist: matching, and refusing files the launch account could change."""
+
+import json
+import os
+
+import pytest
+
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils import _ros_allowlist
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros_allowlist import Allowlist, AllowlistError
+
+
+@pytest.fixture
+def write_allowlist(tmp_path, monkeypatch):
+    if os.geteuid() != 0:  # the files below belong to this user; let "root" mean this user for the test
+        real_stat = os.stat
+        monkeypatch.setattr(
+            _ros_allowlist.os,
+            "stat",
+            lambda p: os.stat_result((*real_stat(p)[:4], 0, *real_stat(p)[5:])),
+        )
+
+    def write(document, mode=0o644):
+        path = tmp_path / "allowlist.json"
+        path.write_text(json.dumps(document))
+        path.chmod(mode)
+        tmp_path.chmod(0o755)
+        return str(path)
+
+    return write
+
+
+def test_launches_match_by_pattern_and_ros_version(write_allowlist, tmp_path):
+    launch_dir = tmp_path / "launch"
+    launch_dir.mkdir()
+    (launch_dir / "robot.launch").write_text("<launch/>")
+    allowlist = Allowlist.load(
+        write_allowlist(
+            {
+                "launches": [
+                    {"package": "turtlebot3_*", "launch_file": "*.launch"},
+                    {"package": "nav2_bringup", "launch_file": "navigation_launch.py", "ros_version": 2},
+                    {"path": str(launch_dir / "*.launch")},
+                ]
+            }
+        )
+    )
+    assert allowlist.allows_launch(1, "turtlebot3_bringup", "robot.launch")
+    assert not allowlist.allows_launch(1, "turtlebot3_bringup", "robot.launch.py")
+    assert allowlist.allows_launch(2, "nav2_bringup", "navigation_launch.py")
+    assert not allowlist.allows_launch(1, "nav2_bringup", "navigation_launch.py")
+    assert allowlist.allows_launch(1, path=str(launch_dir / "robot.launch"))
+    # '..' and symbolic links are resolved before matching
+    assert not allowlist.allows_launch(1, path=str(launch_dir / ".." / ".." / "robot.launch"))
+    outside = tmp_path / "outside.launch"
+    outside.write_text("<launch/>")
+    (launch_dir / "sneaky.launch").symlink_to(outside)
+    assert not allowlist.allows_launch(1, path=str(launch_dir / "sneaky.launch"))
+    with pytest.raises(AllowlistError, match=r"does not allow package other, launch file x\.launch"):
+        allowlist.check_launch(1, "other", "x.launch")
+
+
+def test_setup_files_and_protected_names(write_allowlist):
+    allowlist = Allowlist.load(
+        write_allowlist({"launches": [], "setup_files": ["/opt/ros/*/setup.bash"], "env_names": ["ROS_PACKAGE_PATH"]})
+    )
+    allowlist.check_setup_file("/opt/ros/noetic/setup.bash")
+    with pytest.raises(AllowlistError, match=r"does not allow sourcing /tmp/evil\.sh"):
+        allowlist.check_setup_file("/tmp/evil.sh")
+    allowlist.check_env_name("ROS_PACKAGE_PATH")
+    with pytest.raises(AllowlistError, match="LD_PRELOAD decides which code runs"):
+        allowlist.check_env_name("LD_PRELOAD")
+
+
+def test_no_allowlist_means_nothing_may_run(tmp_path):
+    with pytest.raises(AllowlistError, match="nothing may be launched"):
+        Allowlist.load(str(tmp_path / "missing.json"))
+
+
+def test_an_allowlist_others_can_write_counts_as_none(write_allowlist):
+    with pytest.raises(AllowlistError, match="must not be writable by group or others"):
+        Allowlist.load(write_allowlist({"launches": []}, mode=0o664))
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs a file owned by someone other than root: chown needs root")
+def test_an_allowlist_not_owned_by_root_counts_as_none(tmp_path):
+    path = tmp_path / "allowlist.json"
+    path.write_text("{}")
+    os.chown(path, 65534, 65534)
+    tmp_path.chmod(0o755)
+    with pytest.raises(AllowlistError, match="must be owned by root"):
+        Allowlist.load(str(path))
+
+
+def test_malformed_entries_are_refused(write_allowlist):
+    with pytest.raises(AllowlistError, match="needs package and launch_file, or path"):
+        Allowlist.load(write_allowlist({"launches": [{"package": "x"}]}))
+    with pytest.raises(AllowlistError, match="expected a JSON object"):
+        Allowlist.load(write_allowlist([]))

@@ -1,0 +1,91 @@
+"""State files, the lock and log tails of a launch."""
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros_state import (
+    StateError,
+    StateStore,
+    tail_lines,
+)
+
+
+def test_names_are_restricted():
+    for bad in ("", "../x", "a/b", "-x", ".hidden", "x" * 65, "a b"):
+        with pytest.raises(StateError, match="launch name"):
+            StateStore("/tmp", bad)
+    StateStore("/tmp", "bringup_1.v2-test")
+
+
+def test_directory_is_private_and_must_be_ours(tmp_path):
+    store = StateStore(str(tmp_path / "state"), "x")
+    store.ensure_dir()
+    assert (os.stat(store.dir).st_mode & 0o777) == 0o700
+    os.chmod(store.dir, 0o777)  # noqa: S103 - the point of the test
+    with pytest.raises(StateError, match="writable by group or others"):
+        store.ensure_dir()
+
+
+def test_records_round_trip_and_archive(tmp_path):
+    store = StateStore(str(tmp_path), "talker")
+    assert store.load_request() is None
+    store.save_request({"tag": "t1"})
+    store.save_run({"exits": [{"code": 0}]})
+    assert store.load_request()["tag"] == "t1" and store.load_request()["version"] == 1
+    store.archive({"steps": ["x"]})
+    assert store.load_request() is None and store.load_run() is None
+    last = store.load_last()
+    assert last["request"]["tag"] == "t1" and last["run"]["exits"] == [{"code": 0}] and last["steps"] == ["x"]
+    assert not [p for p in os.listdir(str(tmp_path)) if ".tmp." in p]
+
+
+def test_damaged_records_are_reported_and_can_be_moved_aside(tmp_path):
+    store = StateStore(str(tmp_path), "talker")
+    with open(store.request_file, "w") as handle:
+        handle.write("{not json")
+    with pytest.raises(StateError, match="cannot read"):
+        store.load_request()
+    assert store.discard_damaged() == [store.request_file + ".damaged"]
+    assert store.load_request() is None
+
+
+def test_lock_serialises_and_times_out(tmp_path):
+    store = StateStore(str(tmp_path), "talker")
+    held = threading.Event()
+    release = threading.Event()
+
+    def holder():
+        with store.lock(5):
+            held.set()
+            release.wait(5)
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    held.wait(5)
+    started = time.monotonic()
+    with pytest.raises(StateError, match="holds"), store.lock(0.3):
+        pass
+    assert time.monotonic() - started >= 0.3
+    release.set()
+    thread.join()
+    with store.lock(1):
+        pass
+
+
+def test_log_rotation_and_tail_without_escape_sequences(tmp_path):
+    store = StateStore(str(tmp_path), "talker")
+    with open(store.log_file, "w") as handle:
+        handle.write("old\n")
+    store.rotate_log()
+    assert Path(store.previous_log_file).read_text() == "old\n"
+    assert os.path.isdir(store.ros_log_dir)
+    with open(store.log_file, "w") as handle:
+        handle.write("".join("line %d\n" % i for i in range(100)))
+        handle.write("\x1b]2;/path/talker.launch\x07\x1b[1mstarted roslaunch server\x1b[0m\n")
+    assert store.tail(2) == ["line 99", "started roslaunch server"]
+    assert tail_lines(str(tmp_path / "missing"), 5) == []
+    assert store.tail(0) == []

@@ -1,0 +1,196 @@
+"""roverlab.clouddesktop.ros_launch (the module's main()) on the ROS 2 path.
+
+ROS 2 cannot be installed on this Debian host, so a STAND-IN `ros2` (a shell script) plays it: `ros2 launch`
+records its arguments and environment and runs until interrupted; `ros2 node list` lists /talker while that
+launch runs. Everything else is real: the module, the sourcing of the setup file in a clean bash, the
+allowlist, the forked supervisor, the state files, the readiness wait and the stop. The real ROS 1 path is
+covered by tests/integration/ros.
+"""
+
+import json
+import os
+import textwrap
+
+import pytest
+
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils import _ros_allowlist
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils import _ros_process as proc
+from ansible_collections.roverlab.clouddesktop.plugins.modules import ros_launch
+
+FAKE_ROS2 = textwrap.dedent(
+    """\
+    #!/bin/sh
+    # STAND-IN for the ros2 command line (see the test module's docstring)
+    case "$1" in
+      launch)
+        shift
+        printf '%s\\n' "$@" > "$FAKE_ROS2_DIR/launch-args"
+        env > "$FAKE_ROS2_DIR/launch-env"
+        touch "$FAKE_ROS2_DIR/up"
+        trap 'rm -f "$FAKE_ROS2_DIR/up"; exit 0' INT TERM
+        while :; do sleep 0.05; done ;;
+      node)
+        if [ -e "$FAKE_ROS2_DIR/up" ]; then echo /talker; fi ;;
+      *) exit 2 ;;
+    esac
+    """
+)
+
+
+@pytest.fixture
+def robot(tmp_path, monkeypatch):
+    """A robot directory: fake ROS 2 in bin/, a setup file for it, an allowlist, a state directory."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "ros2").write_text(FAKE_ROS2)
+    (bin_dir / "ros2").chmod(0o755)
+    setup = tmp_path / "setup.bash"
+    setup.write_text("export ROS_VERSION=2 ROS_DISTRO=${FAKE_DISTRO:-jazzy}\nexport PATH=%s:$PATH\n" % bin_dir)
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    allowlist = etc / "allowlist.json"
+    allowlist.write_text(
+        json.dumps(
+            {
+                "launches": [{"package": "demo_nodes_py", "launch_file": "*.launch.py", "ros_version": 2}],
+                "setup_files": [str(setup)],
+            }
+        )
+    )
+    allowlist.chmod(0o644)
+    for directory in (tmp_path, etc):
+        directory.chmod(0o755)
+    if os.geteuid() != 0:  # the files belong to this user: let it count as root here
+        monkeypatch.setattr(_ros_allowlist, "_check_owned_by_root", lambda path, what: os.stat(path))
+    base = {
+        "name": "talker",
+        "package": "demo_nodes_py",
+        "launch_file": "talker.launch.py",
+        "setup_files": [str(setup)],
+        "allowlist": str(allowlist),
+        "state_dir": str(tmp_path / "state"),
+        "env": {"FAKE_ROS2_DIR": str(tmp_path)},
+        "wait_for": ["/talker"],
+        "timeout": 10,
+        "stop_timeout": 3,
+    }
+    yield tmp_path, base
+    # a supervisor forked by a failing test must not outlive it
+    for pid, started in proc.descendants(os.getpid()):
+        proc.send(pid, started, 9)
+    proc.reap_children()
+
+
+def test_ros2_start_status_idempotent_start_and_stop(robot, run_module):
+    path, base = robot
+    args = dict(
+        base,
+        arguments={"use_sim_time": True, "robot": "tb4's; $(id)"},
+        ros_domain_id=7,
+        ros_static_peers=["100.64.0.1", "100.64.0.2"],
+        ros_automatic_discovery_range="localhost",
+    )
+    result = run_module(ros_launch.main, args)
+    assert result["changed"] is True, result
+    assert result["state"] == "running" and result["ros_version"] == 2
+    assert result["command"] == [
+        "ros2",
+        "launch",
+        "demo_nodes_py",
+        "talker.launch.py",
+        "robot:=tb4's; $(id)",
+        "use_sim_time:=true",
+    ]
+    assert result["nodes_up"] == ["/talker"]
+    assert (path / "launch-args").read_text().splitlines() == result["command"][2:]
+    env = dict(line.split("=", 1) for line in (path / "launch-env").read_text().splitlines() if "=" in line)
+    assert env["ROS_DOMAIN_ID"] == "7"
+    assert env["ROS_STATIC_PEERS"] == "100.64.0.1;100.64.0.2"
+    assert env["ROS_AUTOMATIC_DISCOVERY_RANGE"] == "LOCALHOST"
+    assert env["ROS_LOG_DIR"] == str(path / "state" / "log" / "talker")
+    assert env["ROVERLAB_LAUNCH_ID"] == json.loads((path / "state" / "talker.json").read_text())["tag"]
+    # nothing from the calling environment (the SSH session on a robot) reaches the launch
+    assert "PYTEST_CURRENT_TEST" not in env and env["PATH"].startswith(str(path / "bin"))
+
+    status = run_module(ros_launch.main, dict(base, state="status"))
+    assert status["changed"] is False and status["state"] == "running"
+    assert status["pid"] == result["pid"] and status["nodes_up"] == ["/talker"]
+
+    again = run_module(ros_launch.main, args)
+    assert again["changed"] is False and again["pid"] == result["pid"]
+
+    stopped = run_module(ros_launch.main, dict(base, state="stopped"))
+    assert stopped["changed"] is True and stopped["state"] == "stopped"
+    assert stopped["exit_code"] == 0
+    assert not proc.is_same(result["pid"], proc.start_time(result["pid"]) or -1)
+    assert run_module(ros_launch.main, dict(base, state="stopped"))["changed"] is False
+
+
+def test_check_mode_shows_the_command_and_starts_nothing(robot, run_module):
+    path, base = robot
+    result = run_module(ros_launch.main, dict(base, _ansible_check_mode=True, _ansible_diff=True))
+    assert result["changed"] is True
+    assert result["command"] == ["ros2", "launch", "demo_nodes_py", "talker.launch.py"]
+    assert result["diff"]["before"] == {"state": "stopped"}
+    assert result["diff"]["after"]["launch"]["ros_version"] == 2
+    assert not (path / "state").exists()
+    assert not (path / "launch-args").exists()
+
+
+def test_ros_version_is_detected_from_the_setup_file(robot, run_module):
+    _path, base = robot
+    result = run_module(ros_launch.main, dict(base, _ansible_check_mode=True))
+    assert result["command"][0] == "ros2"
+
+
+def test_static_peers_on_humble_are_warned_about(robot, run_module, monkeypatch):
+    path, base = robot
+    warnings = []
+    monkeypatch.setattr(ros_launch.AnsibleModule, "warn", lambda self, msg: warnings.append(msg))
+    setup = path / "setup.bash"
+    setup.write_text(setup.read_text().replace("${FAKE_DISTRO:-jazzy}", "humble"))
+    run_module(ros_launch.main, dict(base, ros_static_peers=["100.64.0.1"], _ansible_check_mode=True))
+    assert any("ROS_STATIC_PEERS needs ROS 2 Iron" in w for w in warnings)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"launch_file": "secret.py"}, "does not allow package demo_nodes_py, launch file secret.py"),
+        ({"env": {"LD_PRELOAD": "/tmp/x.so"}}, "LD_PRELOAD decides which code runs"),
+        ({"setup_files": ["/etc/profile"]}, "does not allow sourcing /etc/profile"),
+        ({"allowlist": "/nonexistent/allowlist.json"}, "nothing may be launched"),
+        ({"name": "../escape"}, "launch name"),
+        ({"env": {"A": "1"}, "secret_env": {"A": "2"}}, "given in both env and secret_env"),
+    ],
+)
+def test_bad_requests_fail_before_anything_changes(robot, run_module, change, message):
+    path, base = robot
+    result = run_module(ros_launch.main, dict(base, **change))
+    assert result["failed"] is True and message in result["msg"]
+    assert not (path / "state").exists()
+
+
+def test_secret_values_never_reach_the_result(robot, run_module):
+    path, base = robot
+    secret = "hunter2-%d" % os.getpid()
+    result = run_module(ros_launch.main, dict(base, secret_env={"TOKEN": secret}))
+    try:
+        assert secret not in json.dumps(result)
+        assert "TOKEN=%s" % secret in (path / "launch-env").read_text()
+        state = (path / "state" / "talker.json").read_text()
+        assert secret not in state and "secret_digest" in state
+        changed = run_module(ros_launch.main, dict(base, secret_env={"TOKEN": secret + "x"}))
+        assert changed["failed"] and changed["changes"] == ["secret_env: values changed (not shown)"]
+        assert secret not in json.dumps(changed)
+    finally:
+        run_module(ros_launch.main, dict(base, state="stopped"))
+
+
+def test_a_launch_that_ends_at_once_fails_with_its_log(robot, run_module):
+    path, base = robot
+    (path / "bin" / "ros2").write_text("#!/bin/sh\necho 'package not found: demo_nodes_py' >&2\nexit 1\n")
+    result = run_module(ros_launch.main, base)
+    assert result["failed"] and "ended while starting" in result["msg"]
+    assert any("package not found" in line for line in result["log_tail"])
+    assert result["state"] == "stopped" and result["exit_code"] == 1
