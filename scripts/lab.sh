@@ -17,6 +17,11 @@ case "${1:-}" in
     "$REPO/scripts/setup.sh"
     "$REPO/scripts/docker-engine.sh" start
     "$REPO/scripts/build-images.sh"
+    # the k3s STAND-IN (the real release cannot be downloaded here), as an airgap directory for the lab's
+    # k3s_version (inventories/lab/group_vars/k3s_cluster.yml); reproducible, so a rebuild changes nothing
+    k3s_version=$("$VENV/bin/python" -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["k3s_version"])' \
+      "$REPO/inventories/lab/group_vars/k3s_cluster.yml")
+    "$VENV/bin/python" "$REPO/tests/standins/k3s/build.py" --out "$CACHE/lab/k3s-airgap" "$k3s_version"
     ansible-playbook "$REPO/scripts/lab/up.yml"
     ;;
   down)

@@ -144,12 +144,15 @@ def build_images(version):
 
 
 def _write_if_changed(path, data, mode):
-    if not path.exists() or path.read_bytes() != data:
+    """Write DATA to PATH unless it holds it already; True when written."""
+    changed = not path.exists() or path.read_bytes() != data
+    if changed:
         temporary = path.with_name(path.name + ".tmp")
         temporary.write_bytes(data)
         os.chmod(temporary, mode)
         os.replace(temporary, path)
     os.chmod(path, mode)
+    return changed
 
 
 def build(out, version):
@@ -164,10 +167,9 @@ def build(out, version):
     sums = "".join(
         "%s  %s\n" % (hashlib.sha256(data).hexdigest(), name) for name, (data, _) in sorted(artifacts.items())
     )
-    for name, (data, mode) in artifacts.items():
-        _write_if_changed(target / name, data, mode)
-    _write_if_changed(target / ("sha256sum-%s.txt" % ARCH), sums.encode(), 0o644)
-    return target
+    written = [_write_if_changed(target / name, data, mode) for name, (data, mode) in sorted(artifacts.items())]
+    written.append(_write_if_changed(target / ("sha256sum-%s.txt" % ARCH), sums.encode(), 0o644))
+    return target, any(written)
 
 
 def main(argv=None):
@@ -176,7 +178,8 @@ def main(argv=None):
     parser.add_argument("versions", nargs="+", metavar="VERSION")
     args = parser.parse_args(argv)
     for version in args.versions:
-        print("k3s stand-in %s: %s" % (version, build(args.out, version)))
+        target, written = build(args.out, version)
+        print("k3s stand-in %s: %s (%s)" % (version, target, "written" if written else "unchanged"))
     return 0
 
 
