@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """STAND-IN for the lab's desktop image (cosi119/tb3-ros), for tests only.
 
 The real image runs noVNC behind nginx on 80, code-server behind nginx on 8080, x11vnc on 5900, sshd on
