@@ -37,6 +37,7 @@ from .selectors import fields_match, labels_match, parse_field_selector, parse_l
 from .store import Store, clone
 from .strategic import strategic_merge
 from .validation import problems
+from .watch import WatchHub
 
 # kinds whose metadata.generation tracks spec changes (custom resources always do)
 GENERATION_KINDS = frozenset(
@@ -72,9 +73,10 @@ class ApiServer(DeletionMixin):
         self.kube_version = kube_version
         self.schema_validation = schema_validation and schema.available()
         self.registry = Registry()
-        self.store = Store()
-        self.admission = Admission(self.store, self.registry)
         self.lock = threading.RLock()
+        self.watches = WatchHub(self.lock)
+        self.store = Store(on_change=self.watches.record)
+        self.admission = Admission(self.store, self.registry)
         self._depth = 0
         self._random = random.Random()
         self.controllers = None

@@ -2,6 +2,7 @@
 
 import json
 import sys
+import time
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -11,7 +12,9 @@ from .errors import ApiError, bad_request, method_not_allowed, no_such_path
 from .options import WriteOptions
 from .patches import json_patch, merge_patch
 from .scale import to_scale, with_replicas
+from .selectors import fields_match, labels_match, parse_field_selector, parse_label_selector
 from .store import clone
+from .watch import DEFAULT_TIMEOUT
 
 try:
     import yaml
@@ -93,6 +96,8 @@ class Handler(BaseHTTPRequestHandler):
         self._raw_body = self.rfile.read(length) if length else b""  # read it all: the connection is kept alive
         try:
             code, body, warnings = self._dispatch(method)
+            if code is None:
+                return  # a watch: already answered as a stream
         except ApiError as error:
             code, body, warnings = error.code, error.status(), []
         except Exception as error:  # a bug in the fake: answer 500 and say where
@@ -161,11 +166,74 @@ class Handler(BaseHTTPRequestHandler):
                     raise method_not_allowed()
                 group, version = (parts[1], parts[2]) if parts[0] == "apis" else ("", parts[1])
                 return 200, discovery.resource_list(group, version, api.registry.in_group_version(group, version)), []
-            if query.get("watch") in ("true", "1"):
-                raise method_not_allowed("watch is not supported by fakekube")
-            if target.name is None:
+            watching = query.get("watch") in ("true", "1")
+            if watching:
+                if method != "GET" or target.name is not None or target.subresource:
+                    raise method_not_allowed()
+                stream = self._open_watch(target, query)
+            elif target.name is None:
                 return self._collection(method, target, query)
-            return self._object(method, target, query)
+            else:
+                return self._object(method, target, query)
+        self._stream(stream)
+        return None, None, None
+
+    # --- watch
+    def _open_watch(self, target, query):
+        """Check the request and take the starting point of a watch (under the API lock)."""
+        api, rtype = self.api, target.rtype
+        requirements = parse_label_selector(query.get("labelSelector"))
+        checks = parse_field_selector(query.get("fieldSelector"), rtype.kind, rtype.custom)
+        try:
+            timeout = min(int(query.get("timeoutSeconds") or DEFAULT_TIMEOUT), DEFAULT_TIMEOUT)
+        except ValueError:
+            raise bad_request("timeoutSeconds must be a number") from None
+        namespace = target.namespace if rtype.namespaced else None
+
+        def wanted(obj):
+            meta = obj["metadata"]
+            if namespace is not None and meta.get("namespace") != namespace:
+                return False
+            return labels_match(meta.get("labels"), requirements) and fields_match(obj, checks)
+
+        since = query.get("resourceVersion") or "0"
+        if since == "0":
+            initial = [o for o in api.store.items(rtype, namespace) if wanted(o)]
+            after = api.store.revision
+        else:
+            try:
+                after = int(since)
+            except ValueError:
+                raise bad_request('invalid resource version "%s"' % since) from None
+            api.watches.check_revision(after)
+            initial = []
+        return rtype, wanted, initial, after, time.monotonic() + timeout
+
+    def _stream(self, stream):
+        """Answer a watch: chunked JSON events until the timeout (outside the API lock)."""
+        rtype, wanted, initial, after, deadline = stream
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        try:
+            for obj in initial:
+                self._chunk({"type": "ADDED", "object": obj})
+            while True:
+                events = self.api.watches.wait_for(rtype, after, deadline)
+                if not events:
+                    break
+                for revision, event_type, obj in events:
+                    after = revision
+                    if wanted(obj):
+                        self._chunk({"type": event_type, "object": obj})
+            self.wfile.write(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+    def _chunk(self, event):
+        data = json.dumps(event, separators=(",", ":")).encode("utf-8") + b"\n"
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
 
     def _collection(self, method, target, query):
         api, rtype = self.api, target.rtype

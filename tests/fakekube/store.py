@@ -9,11 +9,12 @@ def clone(obj):
 
 
 class Store:
-    def __init__(self):
+    def __init__(self, on_change=None):
         self._objects = {}  # (group, plural) -> {(namespace, name): object}
         self._dependents = {}  # owner uid -> {(group, plural, namespace, name)}
         self.managers = {}  # uid -> FieldManagers
         self.revision = 0
+        self._on_change = on_change or (lambda rtype, event, obj: None)  # what watchers are told
 
     def next_revision(self):
         self.revision += 1
@@ -42,13 +43,18 @@ class Store:
         table[key] = obj
         for ref in meta.get("ownerReferences") or []:
             self._dependents.setdefault(ref.get("uid"), set()).add((rtype.group, rtype.plural, *key))
+        self._on_change(rtype, "ADDED" if previous is None else "MODIFIED", obj)
 
     def remove(self, rtype, obj):
         meta = obj["metadata"]
         table = self._objects.get((rtype.group, rtype.plural), {})
-        table.pop((self._namespace(rtype, meta.get("namespace")), meta["name"]), None)
+        if table.pop((self._namespace(rtype, meta.get("namespace")), meta["name"]), None) is None:
+            return
         self._unindex(rtype, obj)
         self.managers.pop(meta.get("uid"), None)
+        # a deletion is a change of its own, with its own resourceVersion
+        gone = dict(obj, metadata=dict(meta, resourceVersion=self.next_revision()))
+        self._on_change(rtype, "DELETED", gone)
 
     def drop_type(self, rtype):
         for obj in self.items(rtype):

@@ -1,4 +1,8 @@
-"""The HTTP surface of a real fakekube process: discovery, health, status codes, subresources."""
+"""The HTTP surface of a real fakekube process: discovery, health, status codes, subresources, watch."""
+
+import http.client
+import json
+from urllib.parse import urlsplit
 
 import pytest
 from conftest import config_map, deployment
@@ -148,6 +152,49 @@ def test_scale_subresource(client):
     assert deploy["status"]["readyReplicas"] == 2
 
 
-def test_watch_is_refused_clearly(client):
-    status, body, _headers = client.request("GET", "/api/v1/namespaces/default/pods?watch=true")
-    assert status == 405 and "watch" in body["message"]
+def watch(served, path):
+    """Open a watch and return a function that reads its events once the server ends the stream."""
+    address = urlsplit(served.url)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
+    connection.request("GET", path)
+    answer = connection.getresponse()
+    assert answer.status == 200
+
+    def events():
+        try:
+            return [(e["type"], e["object"]["metadata"]["name"]) for e in map(json.loads, answer.read().splitlines())]
+        finally:
+            connection.close()
+
+    return events
+
+
+def test_watch_streams_matching_changes_until_its_timeout(served, client):
+    path = "/api/v1/namespaces/default/configmaps"
+    client.request("POST", path, config_map("watched-before", watch="yes"))
+    events = watch(served, path + "?watch=true&timeoutSeconds=2&labelSelector=watch%3Dyes")
+    client.request("POST", path, config_map("watched", watch="yes"))
+    client.request("POST", path, config_map("unwatched", watch="no"))
+    client.request("PATCH", path + "/watched", {"data": {"k": "2"}}, MERGE_PATCH)
+    client.request("DELETE", path + "/watched")
+    assert events() == [
+        ("ADDED", "watched-before"),
+        ("ADDED", "watched"),
+        ("MODIFIED", "watched"),
+        ("DELETED", "watched"),
+    ]
+
+
+def test_watch_from_a_resource_version_sends_only_later_changes(served, client):
+    path = "/api/v1/namespaces/default/configmaps"
+    _status, created, _headers = client.request("POST", path, config_map("rv-start"))
+    since = created["metadata"]["resourceVersion"]
+    events = watch(
+        served, path + "?watch=1&timeoutSeconds=1&fieldSelector=metadata.name%3Drv-start&resourceVersion=" + since
+    )
+    client.request("PATCH", path + "/rv-start", {"data": {"k": "3"}}, MERGE_PATCH)
+    assert events() == [("MODIFIED", "rv-start")]
+
+
+def test_writes_cannot_be_watched(client):
+    assert client.request("POST", "/api/v1/namespaces/default/configmaps?watch=true", config_map("w"))[0] == 405

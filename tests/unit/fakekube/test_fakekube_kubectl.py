@@ -1,9 +1,11 @@
-"""kubectl against fakekube: apply (client-side and server-side), get, delete, wait."""
+"""kubectl against fakekube: apply (client-side and server-side), get, scale, delete, wait (also on watch)."""
 
 import shutil
 import subprocess
+import time
 
 import pytest
+from fakekube.testing import FakeKube
 
 KUBECTL = shutil.which("kubectl")
 pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed (it is optional for these tests)")
@@ -93,6 +95,40 @@ def test_server_side_apply(served, tmp_path):
         "jsonpath={.metadata.managedFields[*].manager}",
     ).stdout.split()
     assert "kubectl" in managers
+
+
+def test_wait_for_delete_follows_the_watch(tmp_path):
+    """kubectl wait lists, then watches; the object goes away only after the watch is open."""
+    with FakeKube(tmp_path, extra_args=["--verbose"]) as server:
+        kubectl(server, "create", "configmap", "held")
+        kubectl(server, "patch", "configmap", "held", "--type=merge", "-p", '{"metadata":{"finalizers":["x/y"]}}')
+        kubectl(server, "delete", "configmap", "held", "--wait=false")
+        waiting = subprocess.Popen(
+            [
+                KUBECTL,
+                "--kubeconfig",
+                str(server.kubeconfig),
+                "wait",
+                "--for=delete",
+                "configmap/held",
+                "--timeout=30s",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while "watch=true" not in server.log() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            kubectl(server, "patch", "configmap", "held", "--type=merge", "-p", '{"metadata":{"finalizers":null}}')
+            out, err = waiting.communicate(timeout=30)
+        finally:
+            if waiting.poll() is None:
+                waiting.kill()
+                waiting.communicate()
+        assert waiting.returncode == 0, err
+        assert "configmap/held condition met" in out
 
 
 def test_get_missing_and_delete_namespace(served, tmp_path):
