@@ -98,9 +98,10 @@ def copy_collection(dest):
 
 
 def build_collection(log):
-    out = CACHE / "build"
+    # per-run directories: two test runs on one machine must not share a copy
+    out = CACHE / "build" / str(os.getpid())
     shutil.rmtree(out, ignore_errors=True)
-    work = CACHE / "build-src" / "ansible_collections" / Path(*COLLECTION_PATH)
+    work = CACHE / "build-src" / str(os.getpid()) / "ansible_collections" / Path(*COLLECTION_PATH)
     copy_collection(work)
     rc = run(["ansible-galaxy", "collection", "build", "--output-path", str(out), str(work)], log)
     if rc:
@@ -112,12 +113,14 @@ def build_collection(log):
     if leaked:
         log.write("the tarball holds files that build_ignore should keep out: %s\n" % leaked[:10])
         return 1
+    shutil.rmtree(CACHE / "build-src" / str(os.getpid()))
+    shutil.rmtree(out)
     return 0
 
 
 def ansible_test_sanity(log):
     # ansible-test insists on a checkout path that ends in ansible_collections/<namespace>/<name>
-    work = CACHE / "ansible-test" / "ansible_collections" / Path(*COLLECTION_PATH)
+    work = CACHE / "ansible-test" / str(os.getpid()) / "ansible_collections" / Path(*COLLECTION_PATH)
     copy_collection(work)
     # the bootstrap script ansible-test would download; see scripts/ansible-test-get-pip.py
     pip_cache = Path.home() / ".ansible" / "test" / "cache" / "get_pip_24_2.py"
@@ -129,6 +132,8 @@ def ansible_test_sanity(log):
     if rc == 0 and "All targets skipped" in Path(log.name).read_text(errors="replace"):
         log.write("ansible-test found no targets: the copy in %s is missing the collection's files\n" % work)
         return 1
+    if rc == 0:  # a failed run keeps its copy for a look at tests/output
+        shutil.rmtree(CACHE / "ansible-test" / str(os.getpid()))
     return rc
 
 
