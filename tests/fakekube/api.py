@@ -15,6 +15,7 @@ from .admission import Admission, label_job_pods
 from .applying import merge_applied
 from .bootstrap import bootstrap
 from .clock import now
+from .crdschema import apply_schema, version_schema
 from .defaults import apply_defaults
 from .deletion import DeletionMixin
 from .errors import (
@@ -250,10 +251,13 @@ class ApiServer(DeletionMixin):
         if old is not None:
             causes.extend(update_problems(rtype.kind, obj, old))
         warnings = []
-        if self.schema_validation and not options.internal and not rtype.custom and _decoded_differs(obj, old):
+        if rtype.custom:
+            warnings = self._check_custom_schema(rtype, obj, options, causes)
+        elif self.schema_validation and not options.internal and _decoded_differs(obj, old):
             warnings = self._check_schema(rtype, obj, options)
         if causes:
-            raise Invalid(rtype.kind, obj["metadata"].get("name", ""), causes, rtype.group)
+            kind = "%s.%s" % (rtype.kind, rtype.group) if rtype.custom else rtype.kind
+            raise Invalid(kind, obj["metadata"].get("name", ""), causes, rtype.group)
         return warnings
 
     def _check_schema(self, rtype, obj, options):
@@ -270,6 +274,20 @@ class ApiServer(DeletionMixin):
         for parts in unknown:
             _drop(obj, parts)
         return messages if options.field_validation == "Warn" else []
+
+    def _check_custom_schema(self, rtype, obj, options, causes):
+        """Default, prune and validate a custom resource with its CRD's schema (causes are appended)."""
+        crds = self.registry.find("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+        crd = self.store.get(crds, None, "%s.%s" % (rtype.plural, rtype.group))
+        crd_schema = version_schema(crd, rtype.version) if crd is not None else None
+        if not crd_schema:
+            return []
+        schema_causes, pruned = apply_schema(obj, crd_schema)
+        causes.extend(schema_causes)
+        messages = sorted('unknown field "%s"' % schema.dotted(parts) for parts in pruned)
+        if messages and options.field_validation == "Strict" and not options.internal:
+            raise bad_request("strict decoding error: " + ", ".join(messages))
+        return messages if options.field_validation == "Warn" and not options.internal else []
 
     # --- update (PUT and every patch end here)
     def replace(self, rtype, namespace, name, body, options, subresource=""):

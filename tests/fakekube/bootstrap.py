@@ -1,32 +1,11 @@
 """What a fresh k3s server already has: system namespaces, the API Service, the built-in PriorityClasses and,
 unless ``k3s=False``, the HelmChart CRDs, the local-path StorageClass and the NVIDIA RuntimeClasses."""
 
+from .helmcrds import helm_crds
 from .options import controller_write
 from .store import clone
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
-
-
-def _helm_crd(plural, kind):
-    return {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": "%s.helm.cattle.io" % plural},
-        "spec": {
-            "group": "helm.cattle.io",
-            "scope": "Namespaced",
-            "names": {"plural": plural, "singular": kind.lower(), "kind": kind, "listKind": kind + "List"},
-            "versions": [
-                {
-                    "name": "v1",
-                    "served": True,
-                    "storage": True,
-                    "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
-                    "subresources": {"status": {}},
-                }
-            ],
-        },
-    }
 
 
 LOCAL_PATH_CLASS = {
@@ -67,8 +46,8 @@ def bootstrap(api, k3s):
     if not k3s:
         return
     crds = api.registry.find("apiextensions.k8s.io", "v1", "customresourcedefinitions")
-    for plural, kind in (("helmcharts", "HelmChart"), ("helmchartconfigs", "HelmChartConfig")):
-        api._create(crds, None, _helm_crd(plural, kind), options, "Update")
+    for crd in helm_crds():
+        api._create(crds, None, crd, options, "Update")
     api._create(
         api.registry.find("storage.k8s.io", "v1", "storageclasses"), None, clone(LOCAL_PATH_CLASS), options, "Update"
     )
