@@ -1,0 +1,181 @@
+# Copyright (c) 2026 Rover Lab
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Filters for cloud desktops: check the declared users, and tabulate the desktops a cluster runs."""
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils import _desktop_credentials as credentials
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils import _desktop_dns as dns
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils import _desktop_plan as plan
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils import _desktop_spec as spec
+
+USER_LABEL = "clouddesktop.roverlab.io/user"
+TABLE_COLUMNS = (
+    ("user", "USER"),
+    ("environment", "ENV"),
+    ("url", "URL"),
+    ("node", "NODE"),
+    ("cpu", "CPU"),
+    ("memory", "MEMORY"),
+    ("gpu", "GPU"),
+    ("phase", "PHASE"),
+)
+
+
+def desktop_users(users, settings):
+    """Check every declared desktop user and return them complete; one error lists every problem."""
+    if not isinstance(settings, dict):
+        raise AnsibleFilterError("desktop_users needs the role's settings as a dict")
+    try:
+        return spec.normalize_users(users, settings)
+    except spec.DesktopSpecError as exc:
+        raise AnsibleFilterError(str(exc)) from exc
+
+
+def desktop_plan(desktops, live, gpu_resource="nvidia.com/gpu"):
+    """Moves, removals, restarts, GPU needs and refusals for the checked desktops against the objects read."""
+    if not isinstance(desktops, list) or not isinstance(live, dict):
+        raise AnsibleFilterError("desktop_plan needs the checked desktops and a dict {kind: [live objects]}")
+    return plan.plan_desktops(desktops, live, gpu_resource)
+
+
+def desktop_credentials(desktops, live_secrets, explicit_keys=None, issued_keys=None, shared_key="", length=20):
+    """Each desktop's password (kept, or generated once) and Tailscale key. The result is secret: no_log."""
+    if not isinstance(desktops, list) or not isinstance(live_secrets, list):
+        raise AnsibleFilterError("desktop_credentials needs the checked desktops and the Secrets read back")
+    if not isinstance(length, int) or length < 12:
+        raise AnsibleFilterError("a desktop password needs at least 12 characters, got %r" % (length,))
+    return credentials.plan_credentials(desktops, live_secrets, explicit_keys, issued_keys, shared_key, length)
+
+
+def desktop_keys_to_issue(desktops, live_secrets, explicit_keys=None):
+    """Names of the desktops that have no Tailscale key yet (none given, none kept in their Secret)."""
+    if not isinstance(desktops, list) or not isinstance(live_secrets, list):
+        raise AnsibleFilterError("desktop_keys_to_issue needs the checked desktops and the Secrets read back")
+    return credentials.keys_to_issue(desktops, live_secrets, explicit_keys)
+
+
+def desktop_dns_changes(record_sets, desktops, mode, domain, address, ttl=300):
+    """Route53 records to set and to delete so that the zone matches the desktops."""
+    if mode not in ("none", "records", "wildcard"):
+        raise AnsibleFilterError("the DNS mode must be none, records or wildcard, got %r" % (mode,))
+    if not isinstance(record_sets, list) or not isinstance(desktops, list):
+        raise AnsibleFilterError("desktop_dns_changes needs the zone's record sets and the checked desktops")
+    wanted = dns.wanted_records(desktops, mode, domain, address, ttl)
+    removed = [host for d in desktops if d["state"] == "absent" for host in (d.get("hosts") or {}).values()]
+    return dns.plan_records(record_sets, wanted, removed)
+
+
+def desktop_rows(deployments, pods, ingresses, namespaces=None):
+    """One row per desktop Deployment: user, environment, namespace, url, code_url, node, cpu, memory, gpu, phase.
+
+    ``namespaces`` maps environment names to namespaces (cloud_desktop_namespaces) to show ``prod``/``dev``.
+    """
+    env_of = {ns: env for env, ns in (namespaces or {}).items()}
+    pods_by_user = {}
+    for pod in pods or []:
+        meta = pod.get("metadata") or {}
+        user = (meta.get("labels") or {}).get(USER_LABEL)
+        if user:
+            pods_by_user.setdefault((meta.get("namespace"), user), []).append(pod)
+    urls = {}
+    for ingress in ingresses or []:
+        meta = ingress.get("metadata") or {}
+        user = (meta.get("labels") or {}).get(USER_LABEL)
+        if user:
+            urls[(meta.get("namespace"), user)] = _ingress_urls(ingress)
+    rows = []
+    for deployment in deployments or []:
+        meta = deployment.get("metadata") or {}
+        user = (meta.get("labels") or {}).get(USER_LABEL)
+        if not user:
+            continue
+        key = (meta.get("namespace"), user)
+        container = _desktop_container(deployment)
+        resources = container.get("resources") or {}
+        requests, limits = resources.get("requests") or {}, resources.get("limits") or {}
+        node, phase = _pod_state(deployment, pods_by_user.get(key, []))
+        vnc, code = urls.get(key, ("", ""))
+        rows.append(
+            {
+                "user": user,
+                "namespace": key[0],
+                "environment": env_of.get(key[0], key[0]),
+                "url": vnc,
+                "code_url": code,
+                "node": node,
+                "cpu": _range(requests.get("cpu"), limits.get("cpu")),
+                "memory": _range(requests.get("memory"), limits.get("memory")),
+                "gpu": str(limits.get("nvidia.com/gpu", 0)),
+                "phase": phase,
+            }
+        )
+    return sorted(rows, key=lambda r: (r["user"], r["namespace"]))
+
+
+def desktop_table(rows):
+    """Rows from desktop_rows as aligned text lines, with a header."""
+    header = [title for _key, title in TABLE_COLUMNS]
+    body = [[str(row.get(key, "")) or "-" for key, _title in TABLE_COLUMNS] for row in rows or []]
+    widths = [max(len(cells[i]) for cells in [header, *body]) for i in range(len(header))]
+    return ["  ".join(cell.ljust(width) for cell, width in zip(cells, widths)).rstrip() for cells in [header, *body]]
+
+
+def _desktop_container(deployment):
+    containers = ((((deployment.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers")) or []
+    for container in containers:
+        if container.get("name") == "desktop":
+            return container
+    return containers[0] if containers else {}
+
+
+def _pod_state(deployment, pods):
+    if ((deployment.get("spec") or {}).get("replicas")) == 0:
+        return "", "Stopped"
+    if not pods:
+        return "", "NoPod"
+    # The newest pod tells the state; an old one may still be terminating during a restart.
+    pod = sorted(pods, key=lambda p: (p.get("metadata") or {}).get("creationTimestamp") or "")[-1]
+    status = pod.get("status") or {}
+    phase = status.get("phase") or "Unknown"
+    if (pod.get("metadata") or {}).get("deletionTimestamp"):
+        phase = "Terminating"
+    for condition in status.get("conditions") or []:
+        if condition.get("type") == "PodScheduled" and condition.get("status") == "False" and condition.get("reason"):
+            phase = "%s (%s)" % (phase, condition["reason"])
+    return (pod.get("spec") or {}).get("nodeName") or "", phase
+
+
+def _ingress_urls(ingress):
+    spec = ingress.get("spec") or {}
+    tls_hosts = {h for entry in spec.get("tls") or [] for h in entry.get("hosts") or []}
+    by_port = {}
+    for rule in spec.get("rules") or []:
+        host = rule.get("host")
+        for path in ((rule.get("http") or {}).get("paths")) or []:
+            port = (((path.get("backend") or {}).get("service") or {}).get("port")) or {}
+            scheme = "https" if host in tls_hosts else "http"
+            by_port[port.get("name") or str(port.get("number"))] = "%s://%s/" % (scheme, host)
+    return by_port.get("novnc", ""), by_port.get("code", "")
+
+
+def _range(request, limit):
+    if request is None and limit is None:
+        return ""
+    if limit is None or str(limit) == str(request):
+        return str(request if request is not None else limit)
+    return "%s-%s" % (request if request is not None else "0", limit)
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "desktop_users": desktop_users,
+            "desktop_plan": desktop_plan,
+            "desktop_credentials": desktop_credentials,
+            "desktop_keys_to_issue": desktop_keys_to_issue,
+            "desktop_dns_changes": desktop_dns_changes,
+            "desktop_rows": desktop_rows,
+            "desktop_table": desktop_table,
+        }

@@ -1,0 +1,62 @@
+# Copyright (c) 2026 Rover Lab
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Filters for Kubernetes objects read with kubernetes.core: quantities, free capacity, change plans."""
+
+import re
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils import _k8s_capacity as capacity
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils import _k8s_changes as changes
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils import _k8s_quantity as quantity
+
+_LABEL_VALUE_BAD = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def k8s_quantity(value, canonical=False):
+    """The value of a quantity as a number ("500m" -> 0.5, "1Gi" -> 1073741824), or its canonical text."""
+    try:
+        return quantity.canonical(value) if canonical else quantity.as_number(value)
+    except quantity.QuantityError as exc:
+        raise AnsibleFilterError(str(exc)) from exc
+
+
+def k8s_free_resource(nodes, pods, resource="nvidia.com/gpu"):
+    """Allocatable, requested and free amounts of ``resource`` over schedulable nodes."""
+    if not isinstance(nodes, list) or not isinstance(pods, list):
+        raise AnsibleFilterError("k8s_free_resource needs the lists of Nodes and Pods as read from the API")
+    try:
+        return capacity.free_resource(nodes, pods, resource)
+    except quantity.QuantityError as exc:
+        raise AnsibleFilterError("a node or pod has a malformed %s: %s" % (resource, exc)) from exc
+
+
+def k8s_changes(desired, live_by_kind):
+    """Which manifests a server-side apply would change, judged from the objects already read."""
+    if not isinstance(desired, list) or not isinstance(live_by_kind, dict):
+        raise AnsibleFilterError("k8s_changes needs a list of manifests and a dict {kind: [live objects]}")
+    for manifest in desired:
+        if (
+            not isinstance(manifest, dict)
+            or not manifest.get("kind")
+            or not (manifest.get("metadata") or {}).get("name")
+        ):
+            raise AnsibleFilterError("k8s_changes: every manifest needs a kind and metadata.name, got %r" % (manifest,))
+    return changes.plan_changes(desired, live_by_kind)
+
+
+def k8s_label_value(value):
+    """Make text usable as a label value: other characters become '-', at most 63, alphanumeric ends."""
+    text = _LABEL_VALUE_BAD.sub("-", str(value))[:63]
+    return re.sub(r"^[^A-Za-z0-9]+|[^A-Za-z0-9]+$", "", text)
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "k8s_quantity": k8s_quantity,
+            "k8s_free_resource": k8s_free_resource,
+            "k8s_changes": k8s_changes,
+            "k8s_label_value": k8s_label_value,
+        }

@@ -1,0 +1,179 @@
+# Copyright (c) 2026 Rover Lab
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""What a reconcile must do beyond applying manifests: moves, deletions, restarts, GPU needs, refusals.
+
+PRIVATE to the collection: not a public API. Standard library only, Python 3.8 syntax.
+
+Works only on data already read from the API (``live``: {kind: [objects]}), so it decides everything
+before the first change: a refusal (``conflicts``) stops the play with nothing changed.
+"""
+
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils import _k8s_quantity as quantity
+
+USER_LABEL = "clouddesktop.roverlab.io/user"
+# The kinds removed with a desktop, in the order they go; the volume only goes when purging.
+DELETE_ORDER = ("Deployment", "Ingress", "Service", "NetworkPolicy", "Secret", "PersistentVolumeClaim")
+API_VERSIONS = {
+    "Deployment": "apps/v1",
+    "Ingress": "networking.k8s.io/v1",
+    "Service": "v1",
+    "NetworkPolicy": "networking.k8s.io/v1",
+    "Secret": "v1",
+    "PersistentVolumeClaim": "v1",
+}
+
+
+def claim_name(user):
+    return "%s-clouddesktop-storage" % user
+
+
+def plan_desktops(desired, live, gpu_resource="nvidia.com/gpu"):
+    """Plan around the manifests for ``desired`` (checked users) against ``live`` objects.
+
+    Returns a dict with:
+      moves        [{name, from, to, claim, volume}] desktops whose environment changed (volume: the bound PV)
+      conflicts    [text] changes that must be refused before anything is done
+      gpu_more     [{name, more}] desktops that need more GPUs than they hold now
+      gpu_needed   int, the sum of gpu_more
+      delete       [manifest stubs] objects to remove (absent desktops; what a move leaves behind)
+      kept_volumes [namespace/claim] volumes of removed desktops that stay
+      restart      [{name, namespace, deployment}] running desktops asked to restart
+      created      [name] desktops that do not exist yet
+    """
+    by_user = _index(live)
+    plan = {
+        "moves": [],
+        "conflicts": [],
+        "gpu_more": [],
+        "gpu_needed": 0,
+        "delete": [],
+        "kept_volumes": [],
+        "restart": [],
+        "created": [],
+    }
+    for desktop in desired:
+        name = desktop["name"]
+        objects = by_user.get(name, {})
+        if desktop["state"] == "absent":
+            _plan_removal(plan, name, objects, desktop["purge_data"])
+            continue
+        here = desktop["namespace"]
+        elsewhere = sorted(ns for ns in objects if ns != here)
+        current_gpus = _held_gpus(objects, gpu_resource)
+        more = desktop["gpu"] - current_gpus
+        if more > 0:
+            plan["gpu_more"].append({"name": name, "more": more})
+            plan["gpu_needed"] += more
+        if not objects:
+            plan["created"].append(name)
+            continue
+        if elsewhere:
+            _plan_move(plan, desktop, objects, elsewhere)
+        else:
+            _check_storage(plan, desktop, objects.get(here, {}).get("PersistentVolumeClaim"))
+        if desktop["state"] == "restarted" and not elsewhere and "Deployment" in objects.get(here, {}):
+            deployment = objects[here]["Deployment"]
+            plan["restart"].append({"name": name, "namespace": here, "deployment": deployment["metadata"]["name"]})
+    return plan
+
+
+def _index(live):
+    """{user: {namespace: {kind: object}}} for the desktop objects read back."""
+    by_user = {}
+    for kind, items in (live or {}).items():
+        for item in items or []:
+            meta = item.get("metadata") or {}
+            user = (meta.get("labels") or {}).get(USER_LABEL)
+            if user:
+                by_user.setdefault(user, {}).setdefault(meta.get("namespace"), {})[kind] = item
+    return by_user
+
+
+def _stub(kind, namespace, name):
+    return {"apiVersion": API_VERSIONS[kind], "kind": kind, "metadata": {"name": name, "namespace": namespace}}
+
+
+def _plan_removal(plan, name, objects, purge):
+    for namespace in sorted(objects):
+        for kind in DELETE_ORDER:
+            obj = objects[namespace].get(kind)
+            if obj is None:
+                continue
+            if kind == "PersistentVolumeClaim" and not purge:
+                plan["kept_volumes"].append("%s/%s" % (namespace, obj["metadata"]["name"]))
+                continue
+            plan["delete"].append(_stub(kind, namespace, obj["metadata"]["name"]))
+
+
+def _plan_move(plan, desktop, objects, elsewhere):
+    name, here = desktop["name"], desktop["namespace"]
+    claims = sorted(ns for ns in objects if "PersistentVolumeClaim" in objects[ns])
+    if len(elsewhere) > 1 or len(claims) > 1:
+        plan["conflicts"].append(
+            "%s has desktop objects in %s; a desktop lives in one namespace. Remove the copy that is not "
+            "wanted (desktop.yml -e user=%s -e desktop_state=absent, in the right environment) and run again."
+            % (name, " and ".join(sorted(objects)), name)
+        )
+        return
+    source = elsewhere[0]
+    # A move that stopped half-way has its claim here already; it then only clears what is left there.
+    claim = objects[source].get("PersistentVolumeClaim")
+    if claim is not None:
+        _check_storage(plan, desktop, claim)
+    else:
+        _check_storage(plan, desktop, objects.get(here, {}).get("PersistentVolumeClaim"))
+    plan["moves"].append(
+        {
+            "name": name,
+            "from": source,
+            "to": here,
+            "claim": claim["metadata"]["name"] if claim else "",
+            "volume": ((claim or {}).get("spec") or {}).get("volumeName") or "",
+        }
+    )
+    for kind in DELETE_ORDER:
+        obj = objects[source].get(kind)
+        if obj is not None and kind != "PersistentVolumeClaim":
+            plan["delete"].append(_stub(kind, source, obj["metadata"]["name"]))
+
+
+def _check_storage(plan, desktop, claim):
+    if claim is None:
+        return
+    have = (((claim.get("spec") or {}).get("resources") or {}).get("requests") or {}).get("storage")
+    try:
+        same = have is not None and quantity.equal(have, desktop["storage"])
+    except quantity.QuantityError:
+        same = False
+    if not same:
+        plan["conflicts"].append(
+            "%s: the volume %s/%s has %s, the inventory asks for %s. local-path volumes cannot be resized in "
+            "place: keep storage at %s, or back the data up, delete the desktop with purge_data, and create it "
+            "again."
+            % (
+                desktop["name"],
+                claim["metadata"]["namespace"],
+                claim["metadata"]["name"],
+                have,
+                desktop["storage"],
+                have,
+            )
+        )
+
+
+def _held_gpus(objects, gpu_resource):
+    held = 0
+    for kinds in objects.values():
+        deployment = kinds.get("Deployment")
+        if deployment is None or (deployment.get("spec") or {}).get("replicas") == 0:
+            continue
+        template = ((deployment.get("spec") or {}).get("template") or {}).get("spec") or {}
+        for container in template.get("containers") or []:
+            limit = ((container.get("resources") or {}).get("limits") or {}).get(gpu_resource)
+            if limit is not None:
+                try:
+                    held += int(quantity.parse(limit))
+                except quantity.QuantityError:
+                    continue
+    return held

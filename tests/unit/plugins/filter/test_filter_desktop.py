@@ -1,0 +1,129 @@
+"""Desktop filters as playbooks use them: errors become filter errors, listings become tables."""
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.roverlab.clouddesktop.plugins.filter.desktop import (
+    FilterModule,
+    desktop_credentials,
+    desktop_dns_changes,
+    desktop_rows,
+    desktop_table,
+    desktop_users,
+)
+
+USER = "clouddesktop.roverlab.io/user"
+NAMESPACES = {"prod": "clouddesktop-prod", "dev": "clouddesktop-dev"}
+
+
+def meta(name, namespace, user, **extra):
+    return dict({"name": name, "namespace": namespace, "labels": {USER: user}}, **extra)
+
+
+def deployment(user, namespace="clouddesktop-prod", gpu=None, replicas=1):
+    limits = {"cpu": "4", "memory": "8Gi"}
+    if gpu:
+        limits["nvidia.com/gpu"] = gpu
+    container = {"name": "desktop", "resources": {"requests": {"cpu": "2", "memory": "4Gi"}, "limits": limits}}
+    return {
+        "metadata": meta("%s-clouddesktop" % user, namespace, user),
+        "spec": {"replicas": replicas, "template": {"spec": {"containers": [container]}}},
+    }
+
+
+def ingress(user, namespace="clouddesktop-prod", tls=False):
+    rules = [
+        {
+            "host": "%s.%s.ros.example.org" % (app, user),
+            "http": {"paths": [{"backend": {"service": {"port": {"name": port}}}}]},
+        }
+        for app, port in (("vnc", "novnc"), ("code", "code"))
+    ]
+    spec = {"rules": rules}
+    if tls:
+        spec["tls"] = [{"hosts": [r["host"] for r in rules]}]
+    return {"metadata": meta("%s-clouddesktop" % user, namespace, user), "spec": spec}
+
+
+def pod(user, phase, node="", created="2026-01-01T00:00:00Z", namespace="clouddesktop-prod", **status):
+    return {
+        "metadata": meta("%s-x" % user, namespace, user, creationTimestamp=created),
+        "spec": {"nodeName": node} if node else {},
+        "status": dict({"phase": phase}, **status),
+    }
+
+
+def test_rows_and_table():
+    pending = pod(
+        "bob",
+        "Pending",
+        namespace="clouddesktop-dev",
+        conditions=[{"type": "PodScheduled", "status": "False", "reason": "Unschedulable"}],
+    )
+    rows = desktop_rows(
+        [deployment("bob", "clouddesktop-dev", gpu="1"), deployment("alice"), deployment("carol", replicas=0)],
+        [
+            pod("alice", "Running", "rover1", "2026-01-02T00:00:00Z"),
+            pod("alice", "Running", "rover2", "2026-01-01T00:00:00Z"),
+            pending,
+        ],
+        [ingress("alice", tls=True), ingress("bob", "clouddesktop-dev")],
+        NAMESPACES,
+    )
+    assert [(r["user"], r["environment"], r["node"], r["gpu"], r["phase"]) for r in rows] == [
+        ("alice", "prod", "rover1", "0", "Running"),
+        ("bob", "dev", "", "1", "Pending (Unschedulable)"),
+        ("carol", "prod", "", "0", "Stopped"),
+    ]
+    assert rows[0]["url"] == "https://vnc.alice.ros.example.org/"
+    assert rows[0]["code_url"] == "https://code.alice.ros.example.org/"
+    assert rows[1]["url"] == "http://vnc.bob.ros.example.org/"
+    assert (rows[0]["cpu"], rows[0]["memory"]) == ("2-4", "4Gi-8Gi")
+    table = desktop_table(rows)
+    assert table[0].split() == ["USER", "ENV", "URL", "NODE", "CPU", "MEMORY", "GPU", "PHASE"]
+    assert table[2].split()[:4] == ["bob", "dev", "http://vnc.bob.ros.example.org/", "-"]
+    assert len({line.index("URL") if "URL" in line else None for line in table[:1]}) == 1
+
+
+def test_a_desktop_without_pods_says_so():
+    (row,) = desktop_rows([deployment("dave")], [], [])
+    assert row["phase"] == "NoPod" and row["url"] == ""
+
+
+def test_user_errors_become_filter_errors():
+    with pytest.raises(AnsibleFilterError, match="not a DNS label"):
+        desktop_users(
+            [{"name": "Alice"}],
+            {
+                "namespaces": {"prod": "p"},
+                "default_environment": "prod",
+                "host_patterns": {"vnc": "{user}", "code": "c{user}"},
+                "cpu": "1",
+                "cpu_limit": "1",
+                "memory": "1Gi",
+                "memory_limit": "1Gi",
+                "storage": "1Gi",
+            },
+        )
+
+
+def test_credentials_need_a_long_enough_password():
+    with pytest.raises(AnsibleFilterError, match="at least 12"):
+        desktop_credentials([], [], length=8)
+
+
+def test_dns_mode_is_checked():
+    with pytest.raises(AnsibleFilterError, match="none, records or wildcard"):
+        desktop_dns_changes([], [], "all", "ros.example.org", "203.0.113.1")
+
+
+def test_all_filters_are_registered():
+    assert set(FilterModule().filters()) == {
+        "desktop_users",
+        "desktop_plan",
+        "desktop_credentials",
+        "desktop_keys_to_issue",
+        "desktop_dns_changes",
+        "desktop_rows",
+        "desktop_table",
+    }

@@ -1,0 +1,157 @@
+"""Filters on Kubernetes objects: change plans against read objects, free GPUs, quantities, label values."""
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.roverlab.clouddesktop.plugins.filter.k8s import (
+    FilterModule,
+    k8s_changes,
+    k8s_free_resource,
+    k8s_label_value,
+    k8s_quantity,
+)
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils._k8s_changes import (
+    APPLIED_HASH,
+    TEMPLATE_HASH,
+    plain_copy,
+)
+
+
+def deployment(cpu="2", extra_env=None):
+    env = [{"name": "A", "value": "1"}] + (extra_env or [])
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "alice-clouddesktop", "namespace": "clouddesktop-prod", "labels": {"app": "x"}},
+        "spec": {
+            "replicas": 1,
+            "template": {
+                "metadata": {"labels": {"app": "x"}},
+                "spec": {"containers": [{"name": "desktop", "env": env, "resources": {"requests": {"cpu": cpu}}}]},
+            },
+        },
+    }
+
+
+def as_stored(manifest, **server_fields):
+    """What the API server gives back after applying a planned manifest: the manifest plus its own fields."""
+    stored = plain_copy(manifest)
+    stored["metadata"].update({"uid": "1234", "resourceVersion": "7", "managedFields": []})
+    stored["status"] = {"replicas": 1}
+    stored["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"] = "IfNotPresent"
+    stored["spec"].update(server_fields)
+    return stored
+
+
+def test_a_new_object_is_created_with_its_hashes():
+    plan = k8s_changes([deployment()], {"Deployment": []})
+    assert plan["created"] == ["Deployment clouddesktop-prod/alice-clouddesktop"]
+    (applied,) = plan["apply"]
+    assert APPLIED_HASH in applied["metadata"]["annotations"]
+    assert TEMPLATE_HASH in applied["spec"]["template"]["metadata"]["annotations"]
+
+
+def test_an_object_as_applied_is_unchanged_despite_server_defaults():
+    applied = k8s_changes([deployment()], {})["apply"][0]
+    plan = k8s_changes([deployment()], {"Deployment": [as_stored(applied, progressDeadlineSeconds=600)]})
+    assert plan == {"apply": [], "created": [], "updated": [], "template_changed": [], "unchanged": 1}
+
+
+def test_quantities_compare_by_value():
+    applied = k8s_changes([deployment(cpu="1")], {})["apply"][0]
+    stored = as_stored(applied)
+    stored["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"] = "1000m"
+    assert k8s_changes([deployment(cpu="1")], {"Deployment": [stored]})["unchanged"] == 1
+
+
+def test_a_hand_edit_of_a_managed_field_is_put_back():
+    applied = k8s_changes([deployment()], {})["apply"][0]
+    stored = as_stored(applied)
+    stored["spec"]["replicas"] = 0
+    plan = k8s_changes([deployment()], {"Deployment": [stored]})
+    assert plan["updated"] == ["Deployment clouddesktop-prod/alice-clouddesktop"]
+    assert plan["template_changed"] == []  # replicas is not the pod template: no restart
+
+
+def test_a_field_dropped_from_the_manifest_is_noticed_and_restarts():
+    before = k8s_changes([deployment(extra_env=[{"name": "B", "value": "2"}])], {})["apply"][0]
+    plan = k8s_changes([deployment()], {"Deployment": [as_stored(before)]})
+    assert plan["updated"] and plan["template_changed"] == ["Deployment clouddesktop-prod/alice-clouddesktop"]
+
+
+def test_true_is_not_one():
+    manifest = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"x": True}}
+    stored = plain_copy(k8s_changes([manifest], {})["apply"][0])
+    stored["data"]["x"] = 1
+    assert k8s_changes([manifest], {"ConfigMap": [stored]})["updated"] == ["ConfigMap c"]
+
+
+def test_manifests_without_a_name_are_refused():
+    with pytest.raises(AnsibleFilterError):
+        k8s_changes([{"kind": "ConfigMap", "metadata": {}}], {})
+    with pytest.raises(AnsibleFilterError):
+        k8s_changes({"kind": "ConfigMap"}, {})
+
+
+def node(name, gpus=None, unschedulable=False, ready="True"):
+    allocatable = {"cpu": "24"}
+    if gpus is not None:
+        allocatable["nvidia.com/gpu"] = gpus
+    return {
+        "metadata": {"name": name},
+        "spec": {"unschedulable": True} if unschedulable else {},
+        "status": {"allocatable": allocatable, "conditions": [{"type": "Ready", "status": ready}]},
+    }
+
+
+def pod(gpus, phase="Running", field="limits"):
+    return {"spec": {"containers": [{"resources": {field: {"nvidia.com/gpu": gpus}}}]}, "status": {"phase": phase}}
+
+
+def test_free_gpus_count_schedulable_nodes_and_unfinished_pods():
+    nodes = [
+        node("rover1", "2"),
+        node("rover2", "1"),
+        node("cordoned", "4", unschedulable=True),
+        node("down", "4", ready="False"),
+        node("cpu"),
+    ]
+    pods = [
+        pod("1"),
+        pod(1, "Pending", "requests"),
+        pod("1", "Succeeded"),
+        pod("1", "Failed"),
+        {"spec": {}, "status": {}},
+    ]
+    assert k8s_free_resource(nodes, pods) == {
+        "resource": "nvidia.com/gpu",
+        "allocatable": 3,
+        "requested": 2,
+        "free": 1,
+        "nodes": ["rover1", "rover2"],
+    }
+    assert k8s_free_resource(nodes, [*pods, pod("3")])["free"] == 0
+
+
+def test_free_resource_refuses_malformed_input():
+    with pytest.raises(AnsibleFilterError):
+        k8s_free_resource([node("n", "lots")], [])
+    with pytest.raises(AnsibleFilterError):
+        k8s_free_resource("nodes", [])
+
+
+def test_quantity_filter():
+    assert k8s_quantity("500m") == 0.5
+    assert k8s_quantity("1.5Gi", canonical=True) == "1536Mi"
+    with pytest.raises(AnsibleFilterError, match="not a quantity"):
+        k8s_quantity("big")
+
+
+def test_label_values():
+    assert k8s_label_value("NVIDIA GeForce RTX 2060 SUPER") == "NVIDIA-GeForce-RTX-2060-SUPER"
+    assert k8s_label_value(" (H100) ") == "H100"
+    assert len(k8s_label_value("x" * 100)) == 63
+
+
+def test_all_filters_are_registered():
+    assert set(FilterModule().filters()) == {"k8s_quantity", "k8s_free_resource", "k8s_changes", "k8s_label_value"}
