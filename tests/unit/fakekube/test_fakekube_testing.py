@@ -113,3 +113,12 @@ def test_runs_on_the_bare_standard_library(tmp_path):
         process.stdout.close()
         assert b"schema validation off" in process.stderr.read()
         process.stderr.close()
+
+
+def test_bench_runs_end_to_end(capsys):
+    """The measuring tool behind docs/fake-kube.md still works (no timing is asserted)."""
+    from fakekube import bench
+
+    assert bench.main(["--count", "3", "--users", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "Deployment creates" in out and "desktop users re-applied" in out
