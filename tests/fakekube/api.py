@@ -104,9 +104,6 @@ class ApiServer(DeletionMixin):
                 finally:
                     self._depth -= 1
 
-    def type_for(self, api_version, kind):
-        return self.registry.by_kind(api_version, kind)
-
     def _notify(self, rtype, old, new):
         if self.controllers is not None:
             self.controllers.observe(rtype, old, new)

@@ -18,6 +18,9 @@ _DECIMAL = {
 }
 _QUANTITY = re.compile(r"^([+-]?)(\d+\.?\d*|\.\d+)(?:(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)|[eE]([+-]?\d+))?$")
 
+# kube-apiserver's own wording (its regular expression is looser than the grammar it then enforces)
+_MESSAGE = "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
+
 
 class QuantityError(ValueError):
     pass
@@ -26,16 +29,14 @@ class QuantityError(ValueError):
 def parse_quantity(value):
     """Return the quantity as a ``Fraction`` (cores for cpu, bytes for memory, a count for the rest)."""
     if isinstance(value, bool):
-        raise QuantityError("quantities must match the regular expression '%s'" % _QUANTITY.pattern)
+        raise QuantityError(_MESSAGE)
     if isinstance(value, int):
         return Fraction(value)
     if isinstance(value, float):
         return Fraction(str(value))
     match = _QUANTITY.match(str(value).strip())
     if not match:
-        raise QuantityError(
-            "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
-        )
+        raise QuantityError(_MESSAGE)
     sign, number, suffix, exponent = match.groups()
     amount = Fraction(number)
     if exponent is not None:
@@ -45,11 +46,3 @@ def parse_quantity(value):
     else:
         amount *= _DECIMAL[suffix or ""]
     return -amount if sign == "-" else amount
-
-
-def format_cpu(amount):
-    """Millicores as the scheduler's messages print them (``1500m`` or ``2``)."""
-    milli = amount * 1000
-    if milli.denominator == 1 and milli.numerator % 1000 == 0:
-        return str(milli.numerator // 1000)
-    return "%dm" % int(milli)
