@@ -23,8 +23,12 @@ case "${1:-}" in
       "$REPO/inventories/lab/group_vars/k3s_cluster.yml")
     "$VENV/bin/python" "$REPO/tests/standins/k3s/build.py" --out "$CACHE/lab/k3s-airgap" "$k3s_version"
     ansible-playbook "$REPO/scripts/lab/up.yml"
+    # the robots: network namespaces 10.201.N.2 with their own sshd and roscore (scripts/lablib, root needed)
+    PYTHONPATH="$REPO/scripts" "$VENV/bin/python" -m lablib --dir "$CACHE/lab/robots" up --count 3 \
+      --prefix roverlab --subnet-base 10.201
     ;;
   down)
+    PYTHONPATH="$REPO/scripts" "$VENV/bin/python" -m lablib --dir "$CACHE/lab/robots" down
     if "$REPO/scripts/docker-engine.sh" status >/dev/null; then
       ansible-playbook "$REPO/scripts/lab/down.yml"
     fi

@@ -20,6 +20,8 @@ APT_PACKAGES=(
   docker.io containerd runc iptables mmdebstrap jq
   # robot hosts: network namespaces, their sshd, and real ROS 1 from Debian
   iproute2 openssh-server openssh-client python3-roslaunch python3-rospy python3-rostopic python3-rosnode
+  # ros_launch tests: a stand-in robot whose clock is off (max_clock_skew)
+  libfaketime
   # ansible-test sanity's shellcheck test
   shellcheck
   # k3s unit tests: render the containerd templates with Go's real text/template, as k3s does

@@ -70,7 +70,7 @@ options:
       - Each argument is one element of the command, never parsed by a shell, so quotes, V(;), V($VAR) or
         backticks reach the launch as written.
       - With ROS 1, values that roslaunch would silently drop or change are refused before anything starts
-        (line breaks, V(:=), leading or trailing blanks, empty values, and V($\() which roslaunch reads as a
+        (line breaks, V(:=), leading or trailing blanks, empty values, and V($() which roslaunch reads as a
         substitution arg).
       - Values show in the robot's process list; put secrets in O(secret_env), never here.
     type: dict
@@ -206,6 +206,7 @@ attributes:
     description: Shows the launch's state and settings before and after.
   idempotent:
     support: full
+    description: A running launch with the same settings is left alone; stopping a stopped launch changes nothing.
 notes:
   - Run it as the account that should own the launch (C(become_user)); the launch runs with that account's
     rights. Stopping requires the same account (or root).

@@ -117,8 +117,9 @@ class RobotLab:
         clock_offsets = clock_offsets or {}
         for directory in (self.base_dir, self.ssh_dir):
             os.makedirs(directory, exist_ok=True)
-        # launch accounts must be able to reach the demo workspace and their robot's files
-        os.chmod(self.base_dir, 0o755)  # noqa: S103 - launch accounts read the demo workspace and their files
+        # launch accounts must be able to reach their robot's files under base_dir
+        os.chmod(self.base_dir, 0o755)  # noqa: S103 - launch accounts read their robot's files
+        allow_traversal(os.path.dirname(self.base_dir))
         os.chmod(self.ssh_dir, 0o700)
         sshd.keygen(self.controller_key, "%s-controller" % self.prefix)
         # sshd reads authorized_keys as the user who logs in: it must not sit in the private ssh directory
@@ -258,6 +259,15 @@ class RobotLab:
 
     def inventory(self, login="root"):
         return {"robots": {"hosts": {r.name: self.host_vars(r, login) for r in self.robots}}}
+
+
+def allow_traversal(directory):
+    """Let every account pass through DIRECTORY and its parents (search permission only: no listing)."""
+    while directory != os.path.dirname(directory):
+        mode = os.stat(directory).st_mode
+        if not mode & 0o001:
+            os.chmod(directory, (mode & 0o7777) | 0o111)
+        directory = os.path.dirname(directory)
 
 
 def remove_account(name):

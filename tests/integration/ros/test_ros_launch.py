@@ -244,7 +244,7 @@ def test_concurrent_starts_of_one_launch_start_it_once(ansible, robots):
             stderr=subprocess.STDOUT,
             text=True,
         )
-        for _ in range(2)
+        for _attempt in range(2)
     ]
     outputs = [json.loads(p.communicate(timeout=120)[0]) for p in procs]
     changed = [ansible.task_results(o, "Apply the launch state")[robot.name]["changed"] for o in outputs]

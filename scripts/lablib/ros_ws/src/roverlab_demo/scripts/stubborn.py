@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 # A badly behaved node: it ignores SIGINT and SIGTERM, so only SIGKILL ends it.
 import signal
 import time

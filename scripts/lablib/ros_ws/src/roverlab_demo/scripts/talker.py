@@ -1,7 +1,5 @@
-#!/usr/bin/python3
-# Publishes "<prefix> #<n>" on ~topic (default /chatter) at ~rate Hz.
-# The shebang names Debian's python3 on purpose: rospy lives in its dist-packages, and
-# "#!/usr/bin/env python3" would pick any python3 first in PATH (a venv or pyenv without rospy).
+"""Publishes "<prefix> #<n>" on ~topic (default /chatter) at ~rate Hz (started by scripts/talker)."""
+
 import contextlib
 
 import rospy
