@@ -6,12 +6,14 @@ policy (except Orphan, which leaves them and drops their ownerReference).
 """
 
 from .clock import now
-from .errors import bad_request, conflict, too_many_requests
+from .errors import bad_request, conflict, forbidden, too_many_requests
 from .options import controller_write
 from .selectors import selector_matches
 from .store import clone
 
 PROPAGATION = ("Orphan", "Background", "Foreground")
+# kube-apiserver's NamespaceLifecycle admission protects these
+UNDELETABLE_NAMESPACES = frozenset({"default", "kube-system", "kube-public"})
 
 
 def _success(rtype, obj):
@@ -27,6 +29,8 @@ class DeletionMixin:
         delete_options = delete_options or {}
         with self.operation():
             obj = self.get(rtype, namespace, name)
+            if rtype.kind == "Namespace" and name in UNDELETABLE_NAMESPACES:
+                raise forbidden(rtype, name, "this namespace may not be deleted")
             self._check_preconditions(rtype, obj, delete_options.get("preconditions") or {})
             policy = delete_options.get("propagationPolicy")
             if delete_options.get("orphanDependents") is True:

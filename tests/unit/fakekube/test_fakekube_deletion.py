@@ -40,6 +40,14 @@ def test_namespace_delete_cascades_to_its_contents(api):
     assert api.list("v1", "pods", "desk-alice") == []
 
 
+@pytest.mark.parametrize("name", ["default", "kube-system", "kube-public"])
+def test_system_namespaces_may_not_be_deleted(api, name):
+    with pytest.raises(ApiError) as raised:
+        api.delete("v1", "namespaces", name, namespace=None)
+    assert raised.value.code == 403
+    assert raised.value.message == 'namespaces "%s" is forbidden: this namespace may not be deleted' % name
+
+
 def test_finalizers_keep_an_object_terminating(api):
     body = config_map("held")
     body["metadata"]["finalizers"] = ["lab.example.org/keep"]
