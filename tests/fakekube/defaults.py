@@ -186,6 +186,12 @@ def _ingress_class(obj):
     obj.setdefault("spec", {})
 
 
+def _node(obj):
+    # NodeSpec is a struct, not a pointer, in the real API: a Node always comes back with `spec: {}`
+    # (kubernetes.core.k8s_drain reads spec.unschedulable without a guard)
+    obj.setdefault("spec", {})
+
+
 _HANDLERS = {
     "Secret": _secret,
     "Namespace": _namespace,
@@ -201,4 +207,5 @@ _HANDLERS = {
     "NetworkPolicy": _network_policy,
     "StorageClass": _storage_class,
     "IngressClass": _ingress_class,
+    "Node": _node,
 }

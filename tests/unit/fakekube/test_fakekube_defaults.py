@@ -120,3 +120,9 @@ def test_namespace_gets_its_name_label_and_phase(bare_api):
     assert created["metadata"]["labels"] == {"kubernetes.io/metadata.name": "desk-alice"}
     assert created["status"] == {"phase": "Active"}
     assert created["spec"] == {"finalizers": ["kubernetes"]}
+
+
+def test_node_without_spec_comes_back_with_an_empty_spec(api):
+    # kube-apiserver always serialises NodeSpec; kubernetes.core.k8s_drain reads spec.unschedulable
+    created = api.create({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "rover9"}})
+    assert created["spec"] == {}
