@@ -5,8 +5,9 @@
 
 PRIVATE to the roverlab.clouddesktop collection: not a public API, it may change without notice.
 
-A ROS 1 node counts as up when the master knows it AND the node itself answers getPid: the master keeps
-the registration of a node that was killed, so registration alone is not enough.
+A ROS 1 node counts as up when the master knows it, the node itself answers getPid (the master keeps the
+registration of a node that was killed), and the answering process belongs to the launch (the URI of a
+dead node may meanwhile be served by another process, and another launch may run a node of that name).
 """
 
 import socket
@@ -48,10 +49,14 @@ def ros1_master_problem(master_uri, timeout=2.0):
 
 
 class Ros1Graph:
-    """Asks one master about nodes; remembers which nodes already answered."""
+    """Asks one master about nodes; remembers which nodes already answered.
 
-    def __init__(self, master_uri, timeout=2.0):
+    BELONGS(name, pid) tells whether the process answering for node NAME is one of the launch's own.
+    """
+
+    def __init__(self, master_uri, belongs=None, timeout=2.0):
         self.master_uri = master_uri
+        self.belongs = belongs or (lambda _name, _pid: True)
         self.timeout = timeout
         self.pids = {}
 
@@ -81,7 +86,7 @@ class Ros1Graph:
         up, missing = [], []
         for name in names:
             pid = self.node_pid(name) if name in registered else None
-            if pid is None:
+            if pid is None or not self.belongs(name, pid):
                 self.pids.pop(name, None)
                 missing.append(name)
             else:

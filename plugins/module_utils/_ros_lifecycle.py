@@ -37,6 +37,19 @@ EARLY_EXIT_WATCH = 1.0
 SUPERVISOR_EXIT_WAIT = 5.0
 
 
+def node_belongs(tag, name, pid):
+    """Is PID, which answers for ROS 1 node NAME, a node process of the launch tagged TAG?
+
+    roslaunch passes every node its name as `__name:=BASENAME`. A PID that does not exist here belongs to a
+    node on another machine (roslaunch <machine> tags): it cannot be checked and counts as the launch's.
+    """
+    if proc.read_stat(pid) is None:
+        return True
+    if not proc.environ_has(pid, ("%s=%s" % (cmd.TAG_NAME, tag)).encode()):
+        return False
+    return "__name:=%s" % name.rsplit("/", 1)[-1] in proc.cmdline(pid)
+
+
 class LaunchFailed(Exception):
     """A failure with details for the result (log tail, exit code, ...)."""
 
@@ -387,9 +400,13 @@ class Launcher:
     # ============================================================================================
     # readiness
     # ============================================================================================
+    @staticmethod
+    def _ros1_graph(request):
+        return Ros1Graph(request["master_uri"], belongs=lambda name, pid: node_belongs(request["tag"], name, pid))
+
     def _nodes_up(self, request, names, graph=None):
         if request["ros_version"] == 1:
-            graph = graph or Ros1Graph(request["master_uri"])
+            graph = graph or self._ros1_graph(request)
             return graph.nodes_up(names)
         listed = ros2_node_names(self.run_command, request.get("graph_env") or {}) or set()
         return [n for n in names if n in listed], [n for n in names if n not in listed]
@@ -397,7 +414,7 @@ class Launcher:
     def _wait_ready(self, request, deadline, rollback):
         """Wait until the expected nodes are up; on failure stop the launch if ROLLBACK and raise."""
         names = request.get("expected_nodes") or []
-        graph = Ros1Graph(request["master_uri"]) if request["ros_version"] == 1 else None
+        graph = self._ros1_graph(request) if request["ros_version"] == 1 else None
         interval = 0.1 if request["ros_version"] == 1 else 0.5
         early_exit_deadline = time.monotonic() + EARLY_EXIT_WATCH
         up, missing = [], list(names)
