@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034  # the variables are for the scripts that source this file
 # Paths shared by the project's scripts. Source it; it only sets variables.
 # REPO must be set by the caller (the repository root).
 : "${REPO:?REPO must be set}"

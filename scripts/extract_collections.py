@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Install collections from the PyPI ``ansible`` wheel, for machines that cannot reach Galaxy.
 
 Usage: extract_collections.py WHEEL REQUIREMENTS_YML DEST

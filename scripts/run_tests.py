@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Run every test stage of the collection and print a pytest-style summary.
 
 Called by scripts/test.sh after scripts/setup.sh; run it directly only from the project's venv.
@@ -20,6 +19,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -120,7 +120,10 @@ def build_collection(log):
 
 def ansible_test_sanity(log):
     # ansible-test insists on a checkout path that ends in ansible_collections/<namespace>/<name>
-    work = CACHE / "ansible-test" / str(os.getpid()) / "ansible_collections" / Path(*COLLECTION_PATH)
+    # ...and outside this git checkout: inside it, ansible-test would list the checkout's git files
+    # (where .cache/ is ignored) and find nothing to test
+    top = Path(tempfile.mkdtemp(prefix="roverlab-sanity-"))
+    work = top / "ansible_collections" / Path(*COLLECTION_PATH)
     copy_collection(work)
     # the bootstrap script ansible-test would download; see scripts/ansible-test-get-pip.py
     pip_cache = Path.home() / ".ansible" / "test" / "cache" / "get_pip_24_2.py"
@@ -133,7 +136,9 @@ def ansible_test_sanity(log):
         log.write("ansible-test found no targets: the copy in %s is missing the collection's files\n" % work)
         return 1
     if rc == 0:  # a failed run keeps its copy for a look at tests/output
-        shutil.rmtree(CACHE / "ansible-test" / str(os.getpid()))
+        shutil.rmtree(top)
+    else:
+        log.write("the copy is kept in %s\n" % work)
     return rc
 
 
@@ -184,10 +189,12 @@ def tail(path, lines):
 
 def prepare_engine():
     """Start the Docker engine unless it runs already; returns True when this run started it."""
-    out = subprocess.run([str(REPO / "scripts" / "docker-engine.sh"), "start"], capture_output=True, text=True)
+    out = subprocess.run(
+        [str(REPO / "scripts" / "docker-engine.sh"), "start"], capture_output=True, text=True, check=False
+    )
     if out.returncode:
         raise SystemExit("cannot start the Docker engine:\n" + out.stdout + out.stderr)
-    built = subprocess.run([str(REPO / "scripts" / "build-images.sh")], capture_output=True, text=True)
+    built = subprocess.run([str(REPO / "scripts" / "build-images.sh")], capture_output=True, text=True, check=False)
     if built.returncode:
         raise SystemExit("cannot build the base image:\n" + built.stdout + built.stderr)
     print("engine: %s; %s" % (out.stdout.strip(), built.stdout.strip().splitlines()[-1]), flush=True)
