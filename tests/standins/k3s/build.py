@@ -1,7 +1,6 @@
-#!/usr/bin/env python3
 """Build airgap directories holding the k3s STAND-IN, laid out like a k3s release page.
 
-    tests/standins/k3s/build.py --out DIR v1.31.5+k3s1 [v1.31.6+k3s1 ...]
+    .venv/bin/python tests/standins/k3s/build.py --out DIR v1.31.5+k3s1 [v1.31.6+k3s1 ...]
 
 makes DIR/<version>/ with
     k3s                              the stand-in (a Python zipapp: k3s_standin + tests/fakekube + PyYAML)
@@ -80,8 +79,8 @@ def _tar(files):
     return buffer.getvalue()
 
 
-def _blob(data):
-    return "sha256:" + hashlib.sha256(data).hexdigest(), data
+def _digest(data):
+    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def build_images(version):
@@ -100,8 +99,8 @@ def build_images(version):
         },
         sort_keys=True,
     ).encode()
-    config_digest, _ = _blob(config)
-    layer_digest, _ = _blob(layer)
+    config_digest = _digest(config)
+    layer_digest = _digest(layer)
     manifest = json.dumps(
         {
             "schemaVersion": 2,
@@ -117,7 +116,7 @@ def build_images(version):
         },
         sort_keys=True,
     ).encode()
-    manifest_digest, _ = _blob(manifest)
+    manifest_digest = _digest(manifest)
     index = json.dumps(
         {
             "schemaVersion": 2,
@@ -165,7 +164,7 @@ def build(out, version):
         "k3s-airgap-images-%s.tar" % ARCH: (build_images(version), 0o644),
     }
     sums = "".join(
-        "%s  %s\n" % (hashlib.sha256(data).hexdigest(), name) for name, (data, _) in sorted(artifacts.items())
+        "%s  %s\n" % (hashlib.sha256(data).hexdigest(), name) for name, (data, _mode) in sorted(artifacts.items())
     )
     written = [_write_if_changed(target / name, data, mode) for name, (data, mode) in sorted(artifacts.items())]
     written.append(_write_if_changed(target / ("sha256sum-%s.txt" % ARCH), sums.encode(), 0o644))

@@ -128,7 +128,7 @@ def test_template_renders_to_valid_config_with_the_nvidia_runtime(go_render, ver
 @pytest.mark.parametrize(("version", "generation"), [v for v in TEMPLATE_VERSIONS if v[1] == 2])
 def test_naive_template_breaks_once_k3s_detects_the_runtime(go_render, version, generation):
     """Why the template guards its table: appending it unconditionally duplicates k3s's own."""
-    template, _ = render_role_template(version)
+    template, _plan = render_role_template(version)
     naive = template.replace('{{- if not (index .ExtraRuntimes "nvidia").BinaryName }}', "").replace("{{- end }}", "")
     base = standin.render_base(generation, DETECTED)
     rc, rendered, stderr = go_render(naive, base, {"ExtraRuntimes": DETECTED, "SystemdCgroup": True})
@@ -143,13 +143,13 @@ def test_template_mode_refused_before_the_base_template_existed(version, go_rend
     with pytest.raises(Exception, match=r"v1\.24\.17, v1\.25\.13, v1\.26\.8, v1\.27\.5 and v1\.28\.1"):
         render_role_template(version)
     # and it is right to refuse: such a k3s has no "base" to include
-    rc, _, stderr = go_render('{{ template "base" . }}\n', "", {"ExtraRuntimes": {}, "SystemdCgroup": True})
+    rc, _stdout, stderr = go_render('{{ template "base" . }}\n', "", {"ExtraRuntimes": {}, "SystemdCgroup": True})
     assert rc == 1 and 'template "base" not defined' in stderr
 
 
 def test_extra_toml_is_appended_after_the_nvidia_runtime(go_render):
     extra = '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.crun]\n  runtime_type = "io.containerd.runc.v2"'
-    template, _ = render_role_template("v1.27.5+k3s1", extra=extra)
+    template, _plan = render_role_template("v1.27.5+k3s1", extra=extra)
     rc, rendered, stderr = go_render(template, standin.render_base(2, {}), {"ExtraRuntimes": {}, "SystemdCgroup": True})
     assert rc == 0, stderr
     assert set(_runtimes(tomllib.loads(rendered), 2)) == {"runc", "nvidia", "crun"}
@@ -247,7 +247,7 @@ def _containerd_dump(tmp_path, text):
 @pytest.mark.parametrize("detected", [False, True], ids=["runtime-not-in-path", "runtime-detected-by-k3s"])
 @pytest.mark.parametrize("version", ["v1.24.17+k3s1", "v1.28.4+k3s2", "v1.31.5+k3s1"])
 def test_real_containerd_loads_the_nvidia_runtime(tmp_path, go_render, version, detected):
-    template, _ = render_role_template(version)
+    template, _plan = render_role_template(version)
     runtimes = DETECTED if detected else {}
     rc, rendered, stderr = go_render(
         template, standin.render_base(2, runtimes), {"ExtraRuntimes": runtimes, "SystemdCgroup": True}
@@ -264,8 +264,10 @@ def test_real_containerd_loads_the_nvidia_runtime(tmp_path, go_render, version, 
 def test_real_containerd_1_6_cannot_check_version_3(tmp_path, go_render):
     """The boundary of this machine: Debian's containerd 1.6 ignores a version 3 config without a word,
     so v3 results are checked with tomllib only (above). If this starts failing, containerd here learnt v3."""
-    template, _ = render_role_template("v1.33.0+k3s1")
-    rc, rendered, _ = go_render(template, standin.render_base(3, {}), {"ExtraRuntimes": {}, "SystemdCgroup": True})
+    template, _plan = render_role_template("v1.33.0+k3s1")
+    rc, rendered, _stderr = go_render(
+        template, standin.render_base(3, {}), {"ExtraRuntimes": {}, "SystemdCgroup": True}
+    )
     assert rc == 0
     rc, dump, stderr = _containerd_dump(tmp_path, rendered)
     assert rc == 0, stderr

@@ -87,7 +87,7 @@ def test_airgap_dir_missing_files_is_refused(tmp_path):
 
 
 def test_airgap_binary_with_a_wrong_checksum_is_not_copied(tmp_path):
-    target, _ = standin_build.build(tmp_path / "airgap", VERSION)
+    target, _written = standin_build.build(tmp_path / "airgap", VERSION)
     binary = target / "k3s"
     binary.write_bytes(binary.read_bytes() + b"# tampered\n")
     rc, out = run_role(tmp_path, k3s_version=VERSION, k3s_airgap_dir=str(target))
@@ -98,7 +98,7 @@ def test_airgap_binary_with_a_wrong_checksum_is_not_copied(tmp_path):
 
 
 def test_pinned_checksum_must_match_the_release(tmp_path):
-    target, _ = standin_build.build(tmp_path / "airgap", VERSION)
+    target, _written = standin_build.build(tmp_path / "airgap", VERSION)
     rc, out = run_role(tmp_path, k3s_version=VERSION, k3s_airgap_dir=str(target), k3s_binary_sha256="0" * 64)
     assert rc == 2, out
     assert "differs from k3s_binary_sha256" in out

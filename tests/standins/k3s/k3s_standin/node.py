@@ -81,12 +81,12 @@ def build(name, role, version, config, runtime_version):
         labels["node-role.kubernetes.io/control-plane"] = "true"
         labels["node-role.kubernetes.io/master"] = "true"
     for label in config.get("node-label", []):
-        key, _, value = label.partition("=")
+        key, _equals, value = label.partition("=")
         labels[key] = value
     taints = []
     for taint in config.get("node-taint", []):
-        key_value, _, effect = taint.rpartition(":")
-        key, _, value = key_value.partition("=")
+        key_value, _colon, effect = taint.rpartition(":")
+        key, _equals, value = key_value.partition("=")
         taints.append(dict({"key": key, "effect": effect}, **({"value": value} if value else {})))
     capacity = {
         "cpu": str(os.cpu_count() or 1),

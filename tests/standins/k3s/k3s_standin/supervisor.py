@@ -27,7 +27,7 @@ def full_token(ca_pem, password):
 def split_token(token):
     """(ca hash or None, password) from a K10 token or a bare password."""
     if token.startswith("K10") and "::" in token:
-        head, _, credentials = token.partition("::")
+        head, _separator, credentials = token.partition("::")
         return head[3:], credentials.split(":", 1)[1] if ":" in credentials else credentials
     return None, token
 
@@ -50,7 +50,7 @@ class Supervisor:
         if not header or not header.startswith("Basic "):
             return False
         try:
-            user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+            user, _colon, password = base64.b64decode(header[6:]).decode().partition(":")
         except (ValueError, UnicodeDecodeError):
             return False
         return user in ("node", "server") and hmac.compare_digest(password, self.password)
