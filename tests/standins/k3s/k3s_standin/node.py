@@ -8,8 +8,6 @@ import time
 import urllib.error
 import urllib.request
 
-from k3s_standin import versions
-
 _ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm"}
 
 
@@ -161,7 +159,3 @@ def register_or_refresh(api, node):
     if code != 200:
         raise RuntimeError("updating node %s failed: %s %s" % (name, code, body.get("message", body)))
     return "refreshed"
-
-
-def kube_version_of(version):
-    return versions.kube_version(version)

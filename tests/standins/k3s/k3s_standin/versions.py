@@ -28,10 +28,6 @@ def supports_base_template(version):
     return patch >= firsts[minor] if minor in firsts else minor > 28
 
 
-def supports_default_runtime(version):
-    return at_least(version, (1, 28, 5))
-
-
 def kube_version(version):
     """The Kubernetes version a k3s release reports (v1.31.6+k3s1 -> 1.31.6)."""
     return "%d.%d.%d" % parse(version)

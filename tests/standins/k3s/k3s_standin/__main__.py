@@ -1,5 +1,0 @@
-import sys
-
-from k3s_standin.cli import main
-
-sys.exit(main())
