@@ -11,6 +11,8 @@ answering. Both log in as the robot's launch account with a fresh SSH connection
   the clock check). Measured two ways: the launch task alone (ansible.posix.json callback: from the task's
   start to the last robot's result, which comes after its nodes are up), and the whole ansible-playbook
   process (Python start-up, inventory, templating included).
+- ansible floor: the same ansible-playbook machinery with only ansible.builtin.ping (fresh connection too):
+  what any module task costs before it does anything, printed for reference.
 - baseline: per robot, in parallel threads, `ssh robot '. env.sh; setsid roslaunch ... >log 2>&1 </dev/null &'`
   then polling the robot's master every 0.1 s (as the module does) until /talker is registered and answers.
 
@@ -39,6 +41,10 @@ sys.path.insert(0, str(REPO / "scripts"))
 from lablib import RobotLab, free_subnet_base  # noqa: E402  (scripts/ is not a package on sys.path)
 
 PLAYBOOK = REPO / "playbooks" / "ros_launch.yml"
+# the ansible-playbook next to this Python (the project's venv), else the one in PATH
+ANSIBLE_PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
+if not os.path.exists(ANSIBLE_PLAYBOOK):
+    ANSIBLE_PLAYBOOK = "ansible-playbook"
 NAME = "bench"
 NODE = "/talker"
 
@@ -61,7 +67,7 @@ class Bench:
         vars_file = self.base / "vars.json"
         vars_file.write_text(json.dumps(extra))
         env = dict(self.env, ANSIBLE_SSH_CONTROL_PATH_DIR=str(control_dir))
-        cmd = ["ansible-playbook", "-i", str(self.inventory), str(PLAYBOOK), "-e", "@%s" % vars_file]
+        cmd = [ANSIBLE_PLAYBOOK, "-i", str(self.inventory), str(PLAYBOOK), "-e", "@%s" % vars_file]
         cmd += ["--limit", ",".join(r.name for r in robots)]
         started = time.monotonic()
         proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, check=False)
@@ -90,6 +96,22 @@ class Bench:
         task_seconds = iso_seconds(duration["end"]) - iso_seconds(duration["start"])
         self._playbook(robots, {"ros_launch_name": NAME, "ros_launch_state": "stopped"}, control_dir)
         return task_seconds, wall
+
+    def ping(self, robots):
+        """Seconds of an ansible.builtin.ping task on ROBOTS: Ansible's fixed cost per module task."""
+        self.runs += 1
+        control_dir = self.base / ("cp-%d" % self.runs)
+        control_dir.mkdir()
+        playbook = self.base / "ping.yml"
+        playbook.write_text(
+            "- name: Ping\n  hosts: robots\n  gather_facts: false\n  tasks:\n"
+            "    - name: Ping\n      ansible.builtin.ping:\n"
+        )
+        env = dict(self.env, ANSIBLE_SSH_CONTROL_PATH_DIR=str(control_dir))
+        cmd = [ANSIBLE_PLAYBOOK, "-i", str(self.inventory), str(playbook), "--limit", ",".join(r.name for r in robots)]
+        proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, check=True)
+        task = json.loads(proc.stdout)["plays"][0]["tasks"][0]["task"]["duration"]
+        return iso_seconds(task["end"]) - iso_seconds(task["start"])
 
     def baseline(self, robots):
         """Seconds until /talker is up on every robot, started with plain ssh + setsid."""
@@ -181,7 +203,7 @@ def main():
             "  roles:\n    - role: roverlab.clouddesktop.ros_robot\n"
         )
         subprocess.run(
-            ["ansible-playbook", "-i", str(base / "root.json"), str(prepare)],
+            [ANSIBLE_PLAYBOOK, "-i", str(base / "root.json"), str(prepare)],
             cwd=REPO,
             env=dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg")),
             check=True,
@@ -190,22 +212,29 @@ def main():
         bench = Bench(base, lab)
         for count in counts:
             robots = lab.robots[:count]
-            task, wall, plain = [], [], []
+            task, wall, plain, ping = [], [], [], []
             for _round in range(args.rounds):
                 task_s, wall_s = bench.ros_launch(robots)
                 task.append(task_s)
                 wall.append(wall_s)
                 plain.append(bench.baseline(robots))
+                ping.append(bench.ping(robots))
                 print(
-                    "  %2d robot(s) round %d: ros_launch task %.2fs, ansible-playbook %.2fs, baseline %.2fs"
-                    % (count, _round + 1, task_s, wall_s, plain[-1]),
+                    "  %2d robot(s) round %d: ros_launch task %.2fs, ansible-playbook %.2fs, baseline %.2fs, ping %.2fs"
+                    % (count, _round + 1, task_s, wall_s, plain[-1], ping[-1]),
                     flush=True,
                 )
             results[count] = {
                 "ros_launch_task_s": statistics.median(task),
                 "ansible_playbook_s": statistics.median(wall),
                 "baseline_s": statistics.median(plain),
-                "rounds": {"ros_launch_task_s": task, "ansible_playbook_s": wall, "baseline_s": plain},
+                "ansible_ping_task_s": statistics.median(ping),
+                "rounds": {
+                    "ros_launch_task_s": task,
+                    "ansible_playbook_s": wall,
+                    "baseline_s": plain,
+                    "ansible_ping_task_s": ping,
+                },
             }
     finally:
         lab.destroy()
@@ -213,18 +242,25 @@ def main():
 
     print()
     print("time to started with /talker up (medians of %d rounds)" % args.rounds)
-    print(
-        "%-7s %-18s %-18s %-12s %-16s %s"
-        % ("robots", "ros_launch task", "ansible-playbook", "baseline", "task/baseline", "playbook/baseline")
+    header = (
+        "robots",
+        "ros_launch task",
+        "ansible-playbook",
+        "baseline",
+        "ping task",
+        "task/baseline",
+        "playbook/baseline",
     )
+    print("%-7s %-16s %-17s %-9s %-10s %-14s %s" % header)
     for count, r in results.items():
         print(
-            "%-7d %-18s %-18s %-12s %-16s %.2fx"
+            "%-7d %-16s %-17s %-9s %-10s %-14s %.2fx"
             % (
                 count,
                 "%.2fs" % r["ros_launch_task_s"],
                 "%.2fs" % r["ansible_playbook_s"],
                 "%.2fs" % r["baseline_s"],
+                "%.2fs" % r["ansible_ping_task_s"],
                 "%.2fx" % (r["ros_launch_task_s"] / r["baseline_s"]),
                 r["ansible_playbook_s"] / r["baseline_s"],
             )

@@ -33,12 +33,12 @@ LAUNCH_PLAYBOOK = REPO / "playbooks" / "ros_launch.yml"
 TAG_NAME = "ROVERLAB_LAUNCH_ID"
 
 
-def pytest_configure(config):
+def require_root_and_ros1():
     if os.geteuid() != 0:
-        raise pytest.UsageError("tests/integration/ros needs root: it creates network namespaces and sshd instances")
+        pytest.fail("the ROS 1 robot tests need root: they create network namespaces and sshd instances")
     for tool in ("roslaunch", "roscore", "rostopic", "ip", "/usr/sbin/sshd"):
         if not shutil.which(tool):
-            raise pytest.UsageError("tests/integration/ros needs %s (scripts/setup.sh installs it)" % tool)
+            pytest.fail("the ROS 1 robot tests need %s (scripts/setup.sh installs it)" % tool)
 
 
 class Ansible:
@@ -107,6 +107,7 @@ def lab_dir():
 @pytest.fixture(scope="session")
 def lab(lab_dir):
     """Robots 1-3 plus a robot with a skewed clock, prepared with the ros_robot role."""
+    require_root_and_ros1()
     prefix = "rlt%d" % os.getpid()
     base = free_subnet_base(202 + os.getpid() % 50, avoid={201})
     robots_lab = RobotLab(str(lab_dir / "lab"), prefix=prefix, subnet_base=base)
