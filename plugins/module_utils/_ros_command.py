@@ -341,10 +341,6 @@ def secret_digest(salt, secret_env):
     return hmac.new(salt.encode(), payload, hashlib.sha256).hexdigest()
 
 
-def spec_digest(spec):
-    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
-
-
 def spec_differences(old, new, prefix=""):
     """Human-readable differences between two launch specs, e.g. ["arguments.rate: '10' -> '2'"]."""
     changes = []

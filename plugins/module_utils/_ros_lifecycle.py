@@ -167,10 +167,9 @@ class Launcher:
     # ============================================================================================
     def start(self, restart=False):
         plan = self.plan()
-        if not self.check_mode:
-            self.store.ensure_dir()
         if self.check_mode:
             return self._start_locked(plan, restart)
+        self.store.ensure_dir()
         with self.store.lock(self.p["timeout"]):
             return self._start_locked(plan, restart)
 

@@ -131,9 +131,6 @@ class StateStore:
     def save_run(self, data):
         write_json(self.run_file, data)
 
-    def load_last(self):
-        return read_json(self.last_file)
-
     def archive(self, extra=None):
         """Keep the finished run in NAME.last.json and remove the live records."""
         record = {"request": self.load_request(), "run": self.load_run(), "archived_at": time.time()}
@@ -142,17 +139,6 @@ class StateStore:
         for path in (self.request_file, self.run_file):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
-
-    def discard_damaged(self):
-        """Move unreadable records aside (NAME.json.damaged) so that a new start is possible."""
-        moved = []
-        for path in (self.request_file, self.run_file):
-            try:
-                read_json(path)
-            except StateError:
-                os.replace(path, path + ".damaged")
-                moved.append(path + ".damaged")
-        return moved
 
     # --- logs ----------------------------------------------------------------------------------
     def rotate_log(self):
@@ -197,6 +183,3 @@ class _Lock:
     def __exit__(self, *exc):
         self.handle.close()
         return False
-
-    def fileno(self):
-        return self.handle.fileno()

@@ -266,7 +266,7 @@ def allow_traversal(directory):
     while directory != os.path.dirname(directory):
         mode = os.stat(directory).st_mode
         if not mode & 0o001:
-            os.chmod(directory, (mode & 0o7777) | 0o111)
+            os.chmod(directory, (mode & 0o7777) | 0o111)  # noqa: S103 - search permission only, no listing
         directory = os.path.dirname(directory)
 
 
