@@ -55,8 +55,11 @@ def gpu_node_label_manifests(nodes, labels_by_node):
         meta = node.get("metadata") or {}
         labels = dict(labels_by_node.get(meta.get("name")) or {})
         labelled_before = APPLIED_HASH in (meta.get("annotations") or {})
-        if labels or labelled_before:
+        if labels:
             manifests.append({"apiVersion": "v1", "kind": "Node", "metadata": {"name": meta["name"], "labels": labels}})
+        elif labelled_before:
+            # no labels at all rather than an empty map: the labels this field manager owned go, others stay
+            manifests.append({"apiVersion": "v1", "kind": "Node", "metadata": {"name": meta["name"]}})
     return manifests
 
 

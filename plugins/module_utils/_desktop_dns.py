@@ -41,7 +41,7 @@ def wanted_records(desktops, mode, domain, address, ttl):
 
 
 def plan_records(record_sets, wanted, removed_hosts):
-    """{set: [records to create or change], delete: [records to remove]} against the zone's record sets.
+    """{set: [records to create or change], delete: [records to remove first]} against the zone's record sets.
 
     ``record_sets``: as amazon.aws.route53_info returns them (snake_case). ``removed_hosts``: host names of
     desktops that are removed; their A/AAAA/CNAME records are deleted whatever their value.
@@ -60,6 +60,14 @@ def plan_records(record_sets, wanted, removed_hosts):
             to_set.append(record)
     wanted_names = {r["record"] for r in wanted}
     to_delete = []
+    # A name holds a CNAME or address records, never both: a record whose type changes goes first.
+    for record in wanted:
+        for kind in ("A", "AAAA", "CNAME"):
+            have = existing.get((record["record"], kind))
+            if kind != record["type"] and have is not None:
+                to_delete.append(
+                    {"record": record["record"], "type": kind, "value": have["values"], "ttl": have["ttl"]}
+                )
     for host in sorted(set(removed_hosts or [])):
         if host in wanted_names:
             continue

@@ -49,5 +49,5 @@ def test_manifests_for_gpu_nodes_and_for_nodes_that_lost_their_gpus():
             "kind": "Node",
             "metadata": {"name": "rover1", "labels": {"nvidia.com/gpu.present": "true"}},
         },
-        {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "rover2", "labels": {}}},
+        {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "rover2"}},
     ]

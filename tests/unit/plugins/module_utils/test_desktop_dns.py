@@ -48,3 +48,14 @@ def test_removed_desktops_lose_their_records_and_the_wildcard_is_matched():
     plan = dns.plan_records(zone, wanted, BOB_GONE["hosts"].values())
     assert plan["set"] == []
     assert plan["delete"] == [{"record": "vnc.bob.ros.example.org", "type": "A", "value": ["203.0.113.10"], "ttl": 300}]
+
+
+def test_a_record_that_changes_type_is_removed_first():
+    wanted = dns.wanted_records([ALICE], "records", "ros.example.org", "lb.example.net", 300)
+    zone = [rrset("vnc.alice.ros.example.org.", "203.0.113.10")]
+    plan = dns.plan_records(zone, wanted, [])
+    assert [(r["record"], r["type"]) for r in plan["delete"]] == [("vnc.alice.ros.example.org", "A")]
+    assert {(r["record"], r["type"]) for r in plan["set"]} == {
+        ("vnc.alice.ros.example.org", "CNAME"),
+        ("code.alice.ros.example.org", "CNAME"),
+    }

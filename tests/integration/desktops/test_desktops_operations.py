@@ -1,0 +1,162 @@
+"""Admin operations on one desktop (desktop.yml) against the fake Kubernetes API (a stand-in, see conftest):
+resize, restart, delete (volume kept), purge (two flags), move between environments, GPU capacity."""
+
+PROD, DEV = "clouddesktop-prod", "clouddesktop-dev"
+RESTARTED_AT = "clouddesktop.roverlab.io/restarted-at"
+
+
+def deployment(kube, user, namespace=PROD):
+    return kube.get("/apis/apps/v1/namespaces/%s/deployments/%s-clouddesktop" % (namespace, user))
+
+
+def test_resize_says_it_restarts_and_restart_keeps_data(lab, kube):
+    lab.users = [{"name": "alice"}]
+    assert lab.run("desktops").rc == 0
+    claim_path = "/api/v1/namespaces/%s/persistentvolumeclaims/alice-clouddesktop-storage" % PROD
+    claim_uid = kube.get(claim_path)["metadata"]["uid"]
+    password = kube.secret_value(PROD, "alice-clouddesktop", "password")
+
+    resize = lab.run("desktop", "-e", "user=alice", "-e", "cpu=6", "-e", "memory=12Gi")
+    assert resize.rc == 0 and resize.changed == 1, resize
+    assert "These desktops restart now" in resize.text and "alice" in resize.text
+    assert "alice is declared in the inventory with cpu=(default), memory=(default); this" in resize.text
+    assert "run uses cpu=6, memory=12Gi" in resize.text
+    resources = deployment(kube, "alice")["spec"]["template"]["spec"]["containers"][0]["resources"]
+    assert resources == {"requests": {"cpu": "6", "memory": "12Gi"}, "limits": {"cpu": "6", "memory": "12Gi"}}
+
+    restart = lab.run("desktop", "-e", "user=alice", "-e", "desktop_state=restarted")
+    assert restart.rc == 0 and restart.changed == 2, restart  # the restart, and the size the inventory declares
+    annotations = deployment(kube, "alice")["spec"]["template"]["metadata"]["annotations"]
+    assert annotations[RESTARTED_AT].endswith("Z")
+    assert kube.get(claim_path)["metadata"]["uid"] == claim_uid
+    assert kube.secret_value(PROD, "alice-clouddesktop", "password") == password
+
+    # the restart annotation belongs to its own field manager: a reconcile leaves it alone
+    again = lab.run("desktops")
+    assert again.rc == 0 and again.changed == 0, again
+    assert (
+        deployment(kube, "alice")["spec"]["template"]["metadata"]["annotations"][RESTARTED_AT]
+        == annotations[RESTARTED_AT]
+    )
+
+
+def test_delete_keeps_the_volume_and_purge_needs_both_flags(lab, kube):
+    lab.users = [{"name": "alice"}, {"name": "bob"}]
+    assert lab.run("desktops").rc == 0
+
+    gone = lab.run("desktop", "-e", "user=alice", "-e", "desktop_state=absent")
+    assert gone.rc == 0 and gone.changed > 0, gone
+    assert deployment(kube, "alice") is None
+    assert kube.names("/api/v1/namespaces/%s/secrets" % PROD) == ["bob-clouddesktop"]
+    assert "alice-clouddesktop-storage" in kube.names("/api/v1/namespaces/%s/persistentvolumeclaims" % PROD)
+    assert (
+        "Volumes kept (purge_data with confirm_purge removes them): clouddesktop-prod/alice-clouddesktop-storage"
+        in gone.text
+    )
+    assert lab.run("desktop", "-e", "user=alice", "-e", "desktop_state=absent").changed == 0
+
+    before = kube.all_objects()
+    for flags in (
+        ["-e", "purge_data=true"],
+        ["-e", "purge_data=true", "-e", "confirm_purge=bob"],
+        ["-e", "confirm_purge=alice"],
+    ):
+        refused = lab.run("desktop", "-e", "user=alice", "-e", "desktop_state=absent", *flags)
+        assert refused.rc != 0 and "nothing was changed" in refused.text, refused
+    assert kube.all_objects() == before
+
+    purged = lab.run(
+        "desktop",
+        "-e",
+        "user=alice",
+        "-e",
+        "desktop_state=absent",
+        "-e",
+        "purge_data=true",
+        "-e",
+        "confirm_purge=alice",
+    )
+    assert purged.rc == 0 and purged.changed == 1, purged
+    assert kube.names("/api/v1/namespaces/%s/persistentvolumeclaims" % PROD) == ["bob-clouddesktop-storage"]
+    assert deployment(kube, "bob") is not None
+
+
+def test_free_gpus_are_checked_before_anything_changes(lab, kube):
+    kube.add_node("rover1", gpus=1)
+    kube.add_node("rover2")
+    lab.users = [{"name": "alice", "gpu": 1}]
+    assert lab.run("desktops").rc == 0
+    alice = deployment(kube, "alice")["spec"]["template"]["spec"]
+    assert alice["runtimeClassName"] == "nvidia"
+    assert alice["containers"][0]["image"] == "cosi119/tb3-ros:v2.1.1-cuda"
+    assert alice["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "1"
+
+    before = kube.all_objects()
+    lab.users.append({"name": "bob", "gpu": 1})
+    refused = lab.run("desktops")
+    assert refused.rc != 0, refused
+    assert "Not enough free nvidia.com/gpu: this run needs 1 more (bob +1)" in refused.text
+    assert "the cluster has 1 on schedulable nodes (rover1)" in refused.text
+    assert kube.all_objects() == before
+
+    # the same GPU count again, or fewer, needs no free GPU
+    lab.users = [{"name": "alice", "gpu": 1, "cpu": 3}]
+    assert lab.run("desktops").rc == 0
+    lab.users = [{"name": "alice"}, {"name": "bob", "gpu": 1}]
+    # alice gives her GPU back in the same run, but the check does not count on it (pods may overlap)
+    assert lab.run("desktops").rc != 0
+    lab.users = [{"name": "alice"}]
+    assert lab.run("desktops").rc == 0
+    lab.users.append({"name": "bob", "gpu": 1})
+    assert lab.run("desktops").rc == 0
+
+
+def test_move_between_environments_keeps_the_volume(lab, kube_without_controllers):
+    # Controllers off: fakekube's volume stand-in binds every claim to a new volume, while a real cluster binds a
+    # claim that names a volume (spec.volumeName) to that volume. The test plays the provisioner itself.
+    kube = kube_without_controllers
+    lab.kube = kube
+    lab.users = [{"name": "bob", "environment": "dev"}]
+    assert lab.run("desktops").rc == 0
+    password = kube.secret_value(DEV, "bob-clouddesktop", "password")
+    volume = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolume",
+        "metadata": {"name": "pvc-bob-data"},
+        "spec": {
+            "capacity": {"storage": "30Gi"},
+            "accessModes": ["ReadWriteOnce"],
+            "persistentVolumeReclaimPolicy": "Delete",
+            "storageClassName": "local-path",
+            "hostPath": {"path": "/var/lib/rancher/k3s/storage/pvc-bob-data"},
+            "claimRef": {"kind": "PersistentVolumeClaim", "namespace": DEV, "name": "bob-clouddesktop-storage"},
+        },
+    }
+    kube.create("/api/v1/persistentvolumes", volume)
+    kube.request(
+        "PATCH",
+        "/api/v1/namespaces/%s/persistentvolumeclaims/bob-clouddesktop-storage" % DEV,
+        {"spec": {"volumeName": "pvc-bob-data"}},
+        "application/merge-patch+json",
+    )
+
+    moved = lab.run("desktop", "-e", "user=bob", "-e", "move_to=prod")
+    assert moved.rc == 0 and moved.changed > 0, moved
+    assert "moved: bob" in moved.text
+    for path in (
+        "/apis/apps/v1/namespaces/%s/deployments",
+        "/api/v1/namespaces/%s/persistentvolumeclaims",
+        "/api/v1/namespaces/%s/secrets",
+    ):
+        assert kube.names(path % DEV) == []
+    claim = kube.get("/api/v1/namespaces/%s/persistentvolumeclaims/bob-clouddesktop-storage" % PROD)
+    assert claim["spec"]["volumeName"] == "pvc-bob-data"
+    pv = kube.get("/api/v1/persistentvolumes/pvc-bob-data")
+    assert pv["spec"]["persistentVolumeReclaimPolicy"] == "Retain"
+    assert (pv["spec"]["claimRef"]["namespace"], pv["spec"]["claimRef"]["name"]) == (PROD, "bob-clouddesktop-storage")
+    assert "uid" not in pv["spec"]["claimRef"]
+    assert deployment(kube, "bob", PROD) is not None
+    assert kube.secret_value(PROD, "bob-clouddesktop", "password") == password
+
+    lab.users = [{"name": "bob", "environment": "prod"}]
+    assert lab.run("desktops").changed == 0
