@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmark: time until a launch is `started` with its nodes up, ros_launch vs plain ssh, 1/3/10 robots.
 
     sudo .venv/bin/python benchmarks/ros_launch_bench.py [--rounds 3] [--counts 1,3,10]

@@ -154,8 +154,8 @@ options:
   stop_timeout:
     description:
       - Seconds a stop may take before SIGKILL. roslaunch gets 40% of it per node for SIGINT and 20% for
-        SIGTERM (C(--sigint-timeout), C(--sigterm-timeout): in Noetic and Debian's ros_comm 1.15.15; a roslaunch
-        without them stops at once and the start fails with its usage message in RV(log_tail)).
+        SIGTERM (C(--sigint-timeout), C(--sigterm-timeout); both exist in Noetic and in Debian's ros_comm 1.15.15.
+        A roslaunch without them stops at once, and the start fails with its usage message in RV(log_tail)).
     type: float
     default: 15
   restart_policy:
