@@ -9,6 +9,7 @@ from ansible_collections.roverlab.clouddesktop.plugins.module_utils import _desk
 from ansible_collections.roverlab.clouddesktop.plugins.module_utils import _desktop_dns as dns
 from ansible_collections.roverlab.clouddesktop.plugins.module_utils import _desktop_plan as plan
 from ansible_collections.roverlab.clouddesktop.plugins.module_utils import _desktop_spec as spec
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils import _k8s_changes as changes
 
 USER_LABEL = "clouddesktop.roverlab.io/user"
 TABLE_COLUMNS = (
@@ -33,8 +34,24 @@ def desktop_users(users, settings):
         raise AnsibleFilterError(str(exc)) from exc
 
 
-def desktop_plan(desktops, live, gpu_resource="nvidia.com/gpu"):
-    """Moves, removals, restarts, GPU needs and refusals for the checked desktops against the objects read."""
+def _live(value, name, namespaces=None):
+    """Objects read from the API, given as data or as JSON text, limited to ``namespaces`` when given."""
+    try:
+        return changes.parse_live(value, namespaces)
+    except ValueError as exc:
+        raise AnsibleFilterError("%s: the objects read are not valid JSON: %s" % (name, exc)) from exc
+
+
+def desktop_plan(desktops, live, gpu_resource="nvidia.com/gpu", namespaces=None, live_secrets=None):
+    """Moves, removals, restarts, GPU needs and refusals for the checked desktops against the objects read.
+
+    ``live``: {kind: [objects]} or its JSON text; ``namespaces``: the namespaces desktops may live in (objects
+    elsewhere are not this collection's desktops); ``live_secrets``: the desktop Secrets, which take part by
+    name only (the plan holds no values).
+    """
+    live = _live(live, "desktop_plan", namespaces)
+    if live_secrets is not None and isinstance(live, dict):
+        live["Secret"] = _live(live_secrets, "desktop_plan", namespaces)
     if not isinstance(desktops, list) or not isinstance(live, dict):
         raise AnsibleFilterError("desktop_plan needs the checked desktops and a dict {kind: [live objects]}")
     return plan.plan_desktops(desktops, live, gpu_resource)
@@ -42,6 +59,7 @@ def desktop_plan(desktops, live, gpu_resource="nvidia.com/gpu"):
 
 def desktop_credentials(desktops, live_secrets, explicit_keys=None, issued_keys=None, shared_key="", length=20):
     """Each desktop's password (kept, or generated once) and Tailscale key. The result is secret: no_log."""
+    live_secrets = _live(live_secrets, "desktop_credentials")
     if not isinstance(desktops, list) or not isinstance(live_secrets, list):
         raise AnsibleFilterError("desktop_credentials needs the checked desktops and the Secrets read back")
     if not isinstance(length, int) or length < 12:
@@ -51,6 +69,7 @@ def desktop_credentials(desktops, live_secrets, explicit_keys=None, issued_keys=
 
 def desktop_keys_to_issue(desktops, live_secrets, explicit_keys=None):
     """Names of the desktops that have no Tailscale key yet (none given, none kept in their Secret)."""
+    live_secrets = _live(live_secrets, "desktop_keys_to_issue")
     if not isinstance(desktops, list) or not isinstance(live_secrets, list):
         raise AnsibleFilterError("desktop_keys_to_issue needs the checked desktops and the Secrets read back")
     return credentials.keys_to_issue(desktops, live_secrets, explicit_keys)

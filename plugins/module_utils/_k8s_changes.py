@@ -49,6 +49,30 @@ def plain_copy(value):
     return str(value)
 
 
+def parse_live(value, namespaces=None):
+    """Objects read from the API, as {kind: [objects]} or [objects], given as such or as JSON text (also per kind).
+
+    Playbooks hand over what they read as JSON text: a string is far cheaper for Ansible to keep and pass
+    than hundreds of nested objects. With ``namespaces``, objects in other namespaces are left out.
+    """
+    data = json.loads(value) if isinstance(value, str) else plain_copy(value)
+
+    def keep(items):
+        return [
+            item
+            for item in items or []
+            if namespaces is None or (item.get("metadata") or {}).get("namespace") in namespaces
+        ]
+
+    if isinstance(data, dict):
+        return {kind: keep(json.loads(items) if isinstance(items, str) else items) for kind, items in data.items()}
+    return keep(data)
+
+
+def _namespace(obj):
+    return (obj.get("metadata") or {}).get("namespace")
+
+
 def object_key(obj, kind=None):
     """(kind, namespace, name) of an object; items of a list read back have no kind, so it may be given."""
     meta = obj.get("metadata") or {}

@@ -1,6 +1,9 @@
 """Filters on Kubernetes objects: change plans against read objects, free GPUs, quantities, label values."""
 
+import json
+
 import pytest
+import yaml
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.roverlab.clouddesktop.plugins.filter.k8s import (
@@ -155,3 +158,14 @@ def test_label_values():
 
 def test_all_filters_are_registered():
     assert set(FilterModule().filters()) == {"k8s_quantity", "k8s_free_resource", "k8s_changes", "k8s_label_value"}
+
+
+def test_objects_read_may_come_as_json_text():
+    applied = k8s_changes([deployment()], {})["apply"][0]
+    stored = json.dumps({"Deployment": [as_stored(applied)]})
+    assert k8s_changes(yaml.safe_dump_all([deployment()]), stored)["unchanged"] == 1
+    assert k8s_changes([deployment()], {"Deployment": json.dumps([as_stored(applied)])})["unchanged"] == 1
+    with pytest.raises(AnsibleFilterError, match="not valid JSON"):
+        k8s_changes([deployment()], "{not json")
+    with pytest.raises(AnsibleFilterError, match="not valid YAML"):
+        k8s_changes("a: [", {})
