@@ -2,7 +2,6 @@
 # Copyright (c) 2026, Rover Lab infrastructure team
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-# ruff: noqa: E402  (validate-modules wants the imports below DOCUMENTATION, EXAMPLES and RETURN)
 
 DOCUMENTATION = r"""
 ---
