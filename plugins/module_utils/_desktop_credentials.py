@@ -23,7 +23,7 @@ _ALPHABET = string.ascii_letters + string.digits
 
 
 def new_password(length):
-    return "".join(secrets.choice(_ALPHABET) for _ in range(length))
+    return "".join(secrets.choice(_ALPHABET) for _position in range(length))
 
 
 def kept_secrets(desktops, live_secrets):

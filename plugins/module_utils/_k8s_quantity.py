@@ -13,6 +13,7 @@ rule that precision finer than 1n is rounded up. ``canonical`` writes a value th
 stores it, so that a manifest and the object read back compare equal as text.
 """
 
+import math
 import re
 from fractions import Fraction
 
@@ -46,7 +47,7 @@ def parse_format(value):
     if isinstance(value, int):
         return Fraction(value), DECIMAL_SI
     if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
+        if math.isnan(value) or math.isinf(value):
             raise QuantityError("%r is not a quantity" % (value,))
         text = repr(value)
     elif isinstance(value, str):

@@ -236,7 +236,14 @@ class Lab:
             list(args) + (["--check", "--diff"] if check else []) + (["-" + "v" * verbosity] if verbosity else [])
         )
         proc = subprocess.run(
-            command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600
+            command,
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=600,
+            check=False,
         )
         self.runs += 1
         (self.tmp_path / ("ansible-%02d.log" % self.runs)).write_text("$ %s\n%s" % (" ".join(command), proc.stdout))

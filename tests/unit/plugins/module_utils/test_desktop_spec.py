@@ -21,9 +21,9 @@ SETTINGS = {
 }
 
 
-def problems_of(users, settings=SETTINGS):
+def problems_of(users, settings=None):
     with pytest.raises(spec.DesktopSpecError) as caught:
-        spec.normalize_users(users, settings)
+        spec.normalize_users(users, settings or SETTINGS)
     return caught.value.problems
 
 
