@@ -10,8 +10,10 @@ def deployment(kube, user, namespace=PROD):
 
 
 def test_resize_says_it_restarts_and_restart_keeps_data(lab, kube):
-    lab.users = [{"name": "alice"}]
+    lab.users = [{"name": "alice", "storage": "30Gi"}]
     assert lab.run("desktops").rc == 0
+    quiet = lab.run("desktop", "-e", "user=alice", "-e", "storage=30Gi")
+    assert quiet.changed == 0 and "declared in the inventory" not in quiet.text, quiet
     claim_path = "/api/v1/namespaces/%s/persistentvolumeclaims/alice-clouddesktop-storage" % PROD
     claim_uid = kube.get(claim_path)["metadata"]["uid"]
     password = kube.secret_value(PROD, "alice-clouddesktop", "password")

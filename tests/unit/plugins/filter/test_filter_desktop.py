@@ -1,5 +1,7 @@
 """Desktop filters as playbooks use them: errors become filter errors, listings become tables."""
 
+import json
+
 import pytest
 from ansible.errors import AnsibleFilterError
 
@@ -7,6 +9,7 @@ from ansible_collections.roverlab.clouddesktop.plugins.filter.desktop import (
     FilterModule,
     desktop_credentials,
     desktop_dns_changes,
+    desktop_plan,
     desktop_rows,
     desktop_table,
     desktop_users,
@@ -127,3 +130,15 @@ def test_all_filters_are_registered():
         "desktop_rows",
         "desktop_table",
     }
+
+
+def test_plan_reads_json_and_ignores_other_namespaces():
+    live = {"Deployment": [deployment("alice", "clouddesktop-prod"), deployment("alice", "team-x")]}
+    secrets = [{"metadata": meta("alice-clouddesktop", "team-x", "alice"), "data": {}}]
+    wanted = [{"name": "alice", "state": "present", "namespace": "clouddesktop-prod", "gpu": 0, "storage": "30Gi"}]
+    plan = desktop_plan(wanted, json.dumps(live), "nvidia.com/gpu", list(NAMESPACES.values()), json.dumps(secrets))
+    assert plan["moves"] == [] and plan["conflicts"] == [] and plan["created"] == []
+    everywhere = desktop_plan(wanted, live, "nvidia.com/gpu")
+    assert everywhere["moves"][0]["from"] == "team-x"
+    with pytest.raises(AnsibleFilterError, match="not valid JSON"):
+        desktop_plan(wanted, "{", "nvidia.com/gpu")
