@@ -32,7 +32,8 @@ class WriteOptions:
             dry_run=dry_run == "All",
             field_manager=manager or default_manager(user_agent),
             field_validation=validation,
-            force=query.get("force") in ("true", "1"),
+            # kube-apiserver parses booleans like Go's strconv.ParseBool; the Python client sends "True"
+            force=query.get("force", "").lower() in ("1", "t", "true"),
         )
 
 

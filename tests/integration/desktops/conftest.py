@@ -109,12 +109,6 @@ def kube(tmp_path):
         yield Api(fake)
 
 
-@pytest.fixture
-def kube_without_controllers(tmp_path):
-    with FakeKube(tmp_path / "fakekube", kube_version="1.31.0", controllers=False) as fake:
-        yield Api(fake)
-
-
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -113,34 +113,13 @@ def test_free_gpus_are_checked_before_anything_changes(lab, kube):
     assert lab.run("desktops").rc == 0
 
 
-def test_move_between_environments_keeps_the_volume(lab, kube_without_controllers):
-    # Controllers off: fakekube's volume stand-in binds every claim to a new volume, while a real cluster binds a
-    # claim that names a volume (spec.volumeName) to that volume. The test plays the provisioner itself.
-    kube = kube_without_controllers
+def test_move_between_environments_keeps_the_volume(lab, kube):
     lab.kube = kube
     lab.users = [{"name": "bob", "environment": "dev"}]
     assert lab.run("desktops").rc == 0
     password = kube.secret_value(DEV, "bob-clouddesktop", "password")
-    volume = {
-        "apiVersion": "v1",
-        "kind": "PersistentVolume",
-        "metadata": {"name": "pvc-bob-data"},
-        "spec": {
-            "capacity": {"storage": "30Gi"},
-            "accessModes": ["ReadWriteOnce"],
-            "persistentVolumeReclaimPolicy": "Delete",
-            "storageClassName": "local-path",
-            "hostPath": {"path": "/var/lib/rancher/k3s/storage/pvc-bob-data"},
-            "claimRef": {"kind": "PersistentVolumeClaim", "namespace": DEV, "name": "bob-clouddesktop-storage"},
-        },
-    }
-    kube.create("/api/v1/persistentvolumes", volume)
-    kube.request(
-        "PATCH",
-        "/api/v1/namespaces/%s/persistentvolumeclaims/bob-clouddesktop-storage" % DEV,
-        {"spec": {"volumeName": "pvc-bob-data"}},
-        "application/merge-patch+json",
-    )
+    old_claim = kube.get("/api/v1/namespaces/%s/persistentvolumeclaims/bob-clouddesktop-storage" % DEV)
+    volume_name = old_claim["spec"]["volumeName"]  # provisioned by the fake's local-path stand-in
 
     moved = lab.run("desktop", "-e", "user=bob", "-e", "move_to=prod")
     assert moved.rc == 0 and moved.changed > 0, moved
@@ -152,11 +131,13 @@ def test_move_between_environments_keeps_the_volume(lab, kube_without_controller
     ):
         assert kube.names(path % DEV) == []
     claim = kube.get("/api/v1/namespaces/%s/persistentvolumeclaims/bob-clouddesktop-storage" % PROD)
-    assert claim["spec"]["volumeName"] == "pvc-bob-data"
-    pv = kube.get("/api/v1/persistentvolumes/pvc-bob-data")
+    assert claim["spec"]["volumeName"] == volume_name
+    assert claim["status"]["phase"] == "Bound"
+    assert kube.names("/api/v1/persistentvolumes") == [volume_name], "the same volume, nothing provisioned anew"
+    pv = kube.get("/api/v1/persistentvolumes/%s" % volume_name)
     assert pv["spec"]["persistentVolumeReclaimPolicy"] == "Retain"
-    assert (pv["spec"]["claimRef"]["namespace"], pv["spec"]["claimRef"]["name"]) == (PROD, "bob-clouddesktop-storage")
-    assert "uid" not in pv["spec"]["claimRef"]
+    ref = pv["spec"]["claimRef"]
+    assert (ref["namespace"], ref["name"], ref["uid"]) == (PROD, "bob-clouddesktop-storage", claim["metadata"]["uid"])
     assert deployment(kube, "bob", PROD) is not None
     assert kube.secret_value(PROD, "bob-clouddesktop", "password") == password
 

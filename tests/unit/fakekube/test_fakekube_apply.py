@@ -96,3 +96,11 @@ def test_update_managers_own_what_they_change(bare_api):
     entries = {m["manager"]: m["fieldsV1"] for m in patched["metadata"]["managedFields"]}
     assert "f:replicas" in entries["scaler"]["f:spec"]
     assert "f:replicas" not in entries["creator"]["f:spec"]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("true", True), ("True", True), ("1", True), ("false", False), ("", False)]
+)
+def test_force_query_parameter_is_read_like_a_go_bool(value, expected):
+    # the Python kubernetes client sends force=True; kube-apiserver reads it with strconv.ParseBool
+    assert WriteOptions.from_query({"force": value}, "test/1.0").force is expected

@@ -191,3 +191,62 @@ def test_statefulset_and_daemonset_report_ready(api):
     )
     assert api.get("apps/v1", "statefulsets", "s")["status"]["readyReplicas"] == 2
     assert api.get("apps/v1", "daemonsets", "s")["status"]["numberReady"] == 1
+
+
+def _claim(name, namespace, volume_name=None):
+    spec = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "10Gi"}}}
+    if volume_name:
+        spec["volumeName"] = volume_name
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": spec,
+    }
+
+
+def test_retained_volume_is_handed_to_a_prebound_claim_in_another_namespace(api):
+    # the cloud_desktop move: Retain, delete the old claim, reserve the volume, claim it by name
+    api.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "other"}})
+    old = api.create(_claim("home", "default"))
+    volume_name = "pvc-" + old["metadata"]["uid"]
+    api.patch(
+        "v1", "persistentvolumes", volume_name, {"spec": {"persistentVolumeReclaimPolicy": "Retain"}}, namespace=None
+    )
+    api.delete("v1", "persistentvolumeclaims", "home")
+    released = api.get("v1", "persistentvolumes", volume_name, namespace=None)
+    assert released["status"]["phase"] == "Released"
+    assert released["spec"]["claimRef"]["uid"] == old["metadata"]["uid"], "the old claim stays named until reset"
+
+    # a claim for a volume still reserved for another claim waits
+    api.create(_claim("early", "other", volume_name))
+    assert api.get("v1", "persistentvolumeclaims", "early", namespace="other")["status"]["phase"] == "Pending"
+    api.delete("v1", "persistentvolumeclaims", "early", namespace="other")
+
+    reserve = {"spec": {"claimRef": {"namespace": "other", "name": "home", "uid": None, "resourceVersion": None}}}
+    api.patch("v1", "persistentvolumes", volume_name, reserve, namespace=None)
+    new = api.create(_claim("home", "other", volume_name))
+    bound = api.get("v1", "persistentvolumeclaims", "home", namespace="other")
+    assert bound["status"]["phase"] == "Bound"
+    assert bound["spec"]["volumeName"] == volume_name
+    assert [v["metadata"]["name"] for v in api.list("v1", "persistentvolumes")] == [volume_name], (
+        "nothing new provisioned"
+    )
+    volume = api.get("v1", "persistentvolumes", volume_name, namespace=None)
+    assert volume["spec"]["claimRef"]["uid"] == new["metadata"]["uid"]
+    assert volume["status"]["phase"] == "Bound"
+
+
+def test_prebound_claim_binds_when_its_volume_is_reserved_for_it_later(api):
+    api.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "other"}})
+    first = api.create(_claim("home", "default"))
+    volume_name = "pvc-" + first["metadata"]["uid"]
+    api.patch(
+        "v1", "persistentvolumes", volume_name, {"spec": {"persistentVolumeReclaimPolicy": "Retain"}}, namespace=None
+    )
+    api.delete("v1", "persistentvolumeclaims", "home")
+    api.create(_claim("home", "other", volume_name))
+    assert api.get("v1", "persistentvolumeclaims", "home", namespace="other")["status"]["phase"] == "Pending"
+    reserve = {"spec": {"claimRef": {"namespace": "other", "name": "home", "uid": None}}}
+    api.patch("v1", "persistentvolumes", volume_name, reserve, namespace=None)
+    assert api.get("v1", "persistentvolumeclaims", "home", namespace="other")["status"]["phase"] == "Bound"
