@@ -2,7 +2,7 @@
 # The local lab: the whole system on this machine (see inventories/lab/hosts.yml).
 #
 #   scripts/lab.sh up       set up the machine, start the engine, build images, start the lab
-#   scripts/lab.sh down     remove the lab and stop the engine
+#   scripts/lab.sh down     remove the lab and stop the engine (--keep-engine: leave the engine running)
 #   scripts/lab.sh status
 #
 # Then: .venv/bin/ansible-playbook site.yml   (the default inventory is this lab)
@@ -32,10 +32,15 @@ case "${1:-}" in
     if "$REPO/scripts/docker-engine.sh" status >/dev/null; then
       ansible-playbook "$REPO/scripts/lab/down.yml"
     fi
-    "$REPO/scripts/docker-engine.sh" stop
+    if [ "${2:-}" != --keep-engine ]; then
+      "$REPO/scripts/docker-engine.sh" stop
+    fi
     ;;
   status)
-    "$REPO/scripts/docker-engine.sh" status && docker ps --filter label=roverlab.lab --format '{{.Names}}\t{{.Status}}'
+    # exit 0 only when the engine runs and both rover node containers are up
+    "$REPO/scripts/docker-engine.sh" status >/dev/null || { echo "engine stopped"; exit 3; }
+    docker ps --filter label=roverlab.lab --format '{{.Names}}\t{{.Status}}'
+    [ "$(docker ps -q --filter label=roverlab.lab | wc -l)" -ge 2 ] || exit 3
     ;;
   *)
     echo "usage: $0 up|down|status" >&2

@@ -130,7 +130,14 @@ class RobotLab:
         known = {r.name: r for r in self.robots}
         try:
             for index in range(1, count + 1):
-                robot = known.get(self.robot_name(index)) or self._new_robot(index, clock_offsets.get(index, 0))
+                name = self.robot_name(index)
+                if name not in known and netns.exists(name):
+                    raise RuntimeError(
+                        "a network namespace %s exists that this lab (%s) did not make: another checkout's lab or a "
+                        "leftover. Take that lab down first (scripts/lab.sh down in its checkout), or remove it with "
+                        "`ip netns delete %s`." % (name, self.base_dir, name)
+                    )
+                robot = known.get(name) or self._new_robot(index, clock_offsets.get(index, 0))
                 if robot.name not in known:
                     self.robots.append(robot)
                 self._bring_up(robot)
