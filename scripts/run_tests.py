@@ -9,7 +9,8 @@ Called by scripts/test.sh after scripts/setup.sh; run it directly only from the 
     scripts/test.sh -j 1                 one stage at a time (default: 2 at once)
 
 Each stage writes its whole output to .cache/test-logs/<stage>.log; a failed stage also prints its tail.
-The exit status is 0 only when every selected stage passed.
+Benchmark stages (bench-*) run last and alone, one round each, and print their ratio table; their timings
+are reported, never asserted. The exit status is 0 only when every selected stage passed.
 """
 
 import argparse
@@ -31,6 +32,7 @@ LOGS = CACHE / "test-logs"
 COLLECTION_PATH = ("roverlab", "clouddesktop")
 STAGE_TIMEOUT = 25 * 60
 TAIL_LINES = 80
+BENCH_TAIL_LINES = 12
 
 
 @dataclass
@@ -39,6 +41,8 @@ class Stage:
     commands: list = field(default_factory=list)  # argv lists run in order, or callables(log) -> rc
     engine: bool = False  # needs the project's Docker engine and base image
     exclusive: str = ""  # stages with the same non-empty key never run at the same time
+    solo: bool = False  # runs after all other stages, with nothing beside it (benchmarks)
+    show_tail: int = 0  # lines of the log printed also when the stage passes
     cwd: Path = REPO
 
 
@@ -73,6 +77,10 @@ def all_stages():
         )
     for scenario in molecule_scenarios():
         stages.append(Stage("molecule-%s" % scenario, [["molecule", "test", "-s", scenario]], engine=True))
+    for bench in sorted((REPO / "benchmarks").glob("*_bench.py")):
+        name = bench.name[: -len("_bench.py")]
+        command = [sys.executable, str(bench.relative_to(REPO)), "--rounds", "1"]
+        stages.append(Stage("bench-%s" % name, [command], solo=True, show_tail=BENCH_TAIL_LINES))
     return stages
 
 
@@ -230,17 +238,22 @@ def main():
     started_engine = prepare_engine() if any(s.engine for s in stages) else False
     locks = {s.exclusive: threading.Lock() for s in stages if s.exclusive}
     results = {}
+
+    def report(stage, rc, seconds, path):
+        results[stage.name] = (rc, seconds)
+        print("%s %-34s %7.1fs" % ("PASSED" if rc == 0 else "FAILED", stage.name, seconds), flush=True)
+        lines = TAIL_LINES if rc else stage.show_tail
+        if lines:
+            print("---- last %d lines of %s ----" % (lines, path))
+            print(tail(path, lines), flush=True)
+
     try:
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-            futures = {pool.submit(run_stage, s, locks): s for s in stages}
+            futures = {pool.submit(run_stage, s, locks): s for s in stages if not s.solo}
             for future in concurrent.futures.as_completed(futures):
-                stage = futures[future]
-                rc, seconds, path = future.result()
-                results[stage.name] = (rc, seconds)
-                print("%s %-34s %7.1fs" % ("PASSED" if rc == 0 else "FAILED", stage.name, seconds), flush=True)
-                if rc:
-                    print("---- last %d lines of %s ----" % (TAIL_LINES, path))
-                    print(tail(path, TAIL_LINES), flush=True)
+                report(futures[future], *future.result())
+        for stage in (s for s in stages if s.solo):
+            report(stage, *run_stage(stage, locks))
     finally:
         if started_engine:
             subprocess.run([str(REPO / "scripts" / "docker-engine.sh"), "stop"], check=False)
