@@ -2,6 +2,7 @@
 
 import pytest
 
+from ansible_collections.roverlab.clouddesktop.plugins.action import ros_launch
 from ansible_collections.roverlab.clouddesktop.plugins.action.ros_launch import estimate_offset, skew_problem
 
 
@@ -32,3 +33,58 @@ def test_a_start_needs_the_offset_provably_within_the_limit(offset, uncertainty,
         assert problem is None
     else:
         assert verdict in problem
+
+
+class ScriptedRobot:
+    """Stands in for the connection: each `date` call advances a fake controller clock by a round trip."""
+
+    def __init__(self, monkeypatch, offset, round_trips):
+        self.now = 1000.0
+        self.offset = offset
+        self.round_trips = list(round_trips)
+        self.calls = 0
+        monkeypatch.setattr(ros_launch.time, "time", lambda: self.now)
+
+    def execute(self, command, sudoable=False):
+        assert command == ros_launch.CLOCK_COMMAND and sudoable is False
+        round_trip = self.round_trips[self.calls]
+        self.calls += 1
+        remote = self.now + round_trip / 2 + self.offset  # read halfway through the round trip
+        self.now += round_trip
+        return {"rc": 0, "stdout": "%.9f\n" % remote, "stderr": ""}
+
+
+def measure(robot, max_skew):
+    action = object.__new__(ros_launch.ActionModule)  # only _measure_clock is exercised
+    action._low_level_execute_command = robot.execute
+    return action._measure_clock(max_skew)
+
+
+def test_one_sample_is_enough_when_it_settles_the_question(monkeypatch):
+    # the first round trip also opens the connection (0.3 s) and still proves the clock within 2 s
+    robot = ScriptedRobot(monkeypatch, offset=0.01, round_trips=[0.3, 0.01, 0.01])
+    offset, uncertainty = measure(robot, 2.0)
+    assert robot.calls == 1
+    assert offset == pytest.approx(0.01) and uncertainty == pytest.approx(0.15)
+
+
+def test_a_clock_far_off_is_settled_by_the_first_sample_too(monkeypatch):
+    robot = ScriptedRobot(monkeypatch, offset=45.0, round_trips=[0.3, 0.01, 0.01])
+    offset, _ = measure(robot, 2.0)
+    assert robot.calls == 1 and offset == pytest.approx(45.0)
+
+
+def test_more_samples_while_the_round_trip_is_too_coarse_to_tell(monkeypatch):
+    # 0.3 s round trip: +/- 0.15 s cannot show an offset of 0.02 s within 0.1 s; the second sample can
+    robot = ScriptedRobot(monkeypatch, offset=0.02, round_trips=[0.3, 0.02, 0.02])
+    offset, uncertainty = measure(robot, 0.1)
+    assert robot.calls == 2
+    assert uncertainty == pytest.approx(0.01) and skew_problem(offset, uncertainty, 0.1) is None
+
+
+def test_at_most_three_samples_when_nothing_settles_it(monkeypatch):
+    robot = ScriptedRobot(monkeypatch, offset=0.09, round_trips=[0.3, 0.2, 0.25])
+    offset, uncertainty = measure(robot, 0.1)
+    assert robot.calls == ros_launch.CLOCK_SAMPLES == 3
+    assert uncertainty == pytest.approx(0.1), "the shortest round trip wins"
+    assert "cannot be shown" in skew_problem(offset, uncertainty, 0.1)
