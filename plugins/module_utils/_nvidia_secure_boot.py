@@ -1,5 +1,5 @@
 # Copyright (c) 2026, Rover Lab infrastructure team
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """UEFI Secure Boot state from efivarfs, without mokutil.
 
