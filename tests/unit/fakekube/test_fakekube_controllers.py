@@ -205,8 +205,8 @@ def _claim(name, namespace, volume_name=None):
     }
 
 
-def test_retained_volume_is_handed_to_a_prebound_claim_in_another_namespace(api):
-    # the cloud_desktop move: Retain, delete the old claim, reserve the volume, claim it by name
+def _released_volume(api):
+    """A provisioned volume set to Retain whose claim in `default` was deleted; a namespace `other` exists."""
     api.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "other"}})
     old = api.create(_claim("home", "default"))
     volume_name = "pvc-" + old["metadata"]["uid"]
@@ -214,6 +214,12 @@ def test_retained_volume_is_handed_to_a_prebound_claim_in_another_namespace(api)
         "v1", "persistentvolumes", volume_name, {"spec": {"persistentVolumeReclaimPolicy": "Retain"}}, namespace=None
     )
     api.delete("v1", "persistentvolumeclaims", "home")
+    return volume_name, old
+
+
+def test_retained_volume_is_handed_to_a_prebound_claim_in_another_namespace(api):
+    # the cloud_desktop move: Retain, delete the old claim, reserve the volume, claim it by name
+    volume_name, old = _released_volume(api)
     released = api.get("v1", "persistentvolumes", volume_name, namespace=None)
     assert released["status"]["phase"] == "Released"
     assert released["spec"]["claimRef"]["uid"] == old["metadata"]["uid"], "the old claim stays named until reset"
@@ -238,13 +244,7 @@ def test_retained_volume_is_handed_to_a_prebound_claim_in_another_namespace(api)
 
 
 def test_prebound_claim_binds_when_its_volume_is_reserved_for_it_later(api):
-    api.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "other"}})
-    first = api.create(_claim("home", "default"))
-    volume_name = "pvc-" + first["metadata"]["uid"]
-    api.patch(
-        "v1", "persistentvolumes", volume_name, {"spec": {"persistentVolumeReclaimPolicy": "Retain"}}, namespace=None
-    )
-    api.delete("v1", "persistentvolumeclaims", "home")
+    volume_name, _ = _released_volume(api)
     api.create(_claim("home", "other", volume_name))
     assert api.get("v1", "persistentvolumeclaims", "home", namespace="other")["status"]["phase"] == "Pending"
     reserve = {"spec": {"claimRef": {"namespace": "other", "name": "home", "uid": None}}}
