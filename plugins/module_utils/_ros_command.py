@@ -51,6 +51,8 @@ PROTECTED_ENV_NAMES = frozenset(
         "RUBYLIB",
         "RUBYOPT",
         "NODE_OPTIONS",
+        # rosgraph hands this file to logging.config.fileConfig (eval of its handler args) or dictConfig
+        "ROS_PYTHON_LOG_CONFIG_FILE",
         TAG_NAME,
     )
 )
@@ -174,12 +176,31 @@ def ros1_value_problem(text):
     return None
 
 
+def ros1_name_problem(name):
+    """Why roslaunch would not take NAME:=VALUE as the launch argument NAME (None when it would).
+
+    rosgraph's load_mappings drops `_name:=` (a private parameter of a node), and `__master:=`, `__ip:=`,
+    `__hostname:=`, ... are special keys that reconfigure roslaunch itself.
+    """
+    if name.startswith("__"):
+        return (
+            "roslaunch reads names that start with '__' as its own special keys (__master, __ip, __hostname, ...);"
+            " use ros_master_uri and ros_ip"
+        )
+    if name.startswith("_"):
+        return "roslaunch drops names that start with '_' (private parameters of a node) without a word"
+    return None
+
+
 def check_arguments(ros_version, arguments):
     """ARGUMENTS (dict) as [(name, text)] sorted by name; CommandError names the first bad one."""
     checked = []
     for name in sorted(arguments or {}):
         if not NAME_TOKEN.match(name):
             raise CommandError("argument name %r: use letters, digits and '_', not starting with a digit" % name)
+        problem = ros1_name_problem(name) if ros_version == 1 else None
+        if problem:
+            raise CommandError("argument %s: %s; the argument is refused" % (name, problem))
         text = argument_text(name, arguments[name])
         if "\0" in text:
             raise CommandError("argument %s: a value cannot contain a NUL byte" % name)

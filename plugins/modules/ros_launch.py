@@ -70,7 +70,8 @@ options:
         backticks reach the launch as written.
       - With ROS 1, values that roslaunch would silently drop or change are refused before anything starts
         (line breaks, V(:=), leading or trailing blanks, empty values, and V($() which roslaunch reads as a
-        substitution arg).
+        substitution arg), and so are names that start with V(_) (roslaunch drops V(_name:=) and reads
+        V(__master:=), V(__ip:=), ... as its own settings).
       - Values show in the robot's process list; put secrets in O(secret_env), never here.
     type: dict
     default: {}
@@ -78,7 +79,8 @@ options:
     description:
       - Environment variables for the launch, set after sourcing O(setup_files).
       - Variables that decide which code runs (E(PATH), E(LD_*), E(PYTHON*), E(ROS_PACKAGE_PATH),
-        E(AMENT_PREFIX_PATH), ...) are refused unless the robot's allowlist names them in C(env_names).
+        E(AMENT_PREFIX_PATH), E(ROS_PYTHON_LOG_CONFIG_FILE), ...) are refused unless the robot's allowlist names
+        them in C(env_names).
     type: dict
     default: {}
   secret_env:

@@ -395,6 +395,11 @@ def test_hostile_argument_values_reach_the_node_literally_or_are_refused(ansible
         assert rc != 0, bad
         assert "argument prefix" in results[robot.name]["msg"] and why in results[robot.name]["msg"], results
         assert not state_file(robot, "refused").exists()
+    # a name roslaunch drops (`_name:=`, a node's private parameter) or takes for itself (`__master:=`)
+    for name in ("_prefix", "__master"):
+        results, rc, raw = start(ansible, [robot], "refused", arguments={name: "http://%s:1/" % robot.address})
+        assert rc != 0 and "argument %s: roslaunch" % name in results[robot.name]["msg"], results
+        assert not state_file(robot, "refused").exists()
     assert not canary.exists()
 
 

@@ -182,3 +182,23 @@ def test_spec_differences_never_show_secret_values():
     digest = cmd.secret_digest("salt", {"TOKEN": "hunter2"})
     assert "hunter2" not in digest
     assert digest == cmd.secret_digest("salt", {"TOKEN": "hunter2"}) != cmd.secret_digest("other", {"TOKEN": "hunter2"})
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("_prefix", "drops names that start with '_'"),  # rosgraph.names.load_mappings skips `_x:=` silently
+        ("__master", "special keys"),  # would point roslaunch at another master than ros_master_uri
+        ("__ip", "special keys"),
+        ("__name", "special keys"),
+    ],
+)
+def test_ros1_refuses_argument_names_roslaunch_drops_or_takes_for_itself(name, why):
+    with pytest.raises(cmd.CommandError, match="argument %s: .*%s" % (name, why)):
+        cmd.check_arguments(1, {name: "x"})
+    assert cmd.check_arguments(2, {name: "x"}) == [(name, "x")]
+
+
+def test_the_python_logging_configuration_of_ros1_is_protected():
+    # rosgraph passes it to logging.config.fileConfig, which evaluates the handlers' args: it runs code
+    assert cmd.is_protected_env_name("ROS_PYTHON_LOG_CONFIG_FILE")
