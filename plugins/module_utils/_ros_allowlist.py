@@ -12,9 +12,11 @@ The file is JSON, written by the ros_robot role (ros_robot_allowlist), for examp
      "setup_files": ["/opt/ros/noetic/setup.bash", "/etc/roverlab/ros_launch/env.sh"],
      "env_names": ["TURTLEBOT3_MODEL"]}
 
-Patterns are shell-style (fnmatch, case-sensitive); paths are compared after resolving symlinks and '..'.
-The file only counts when the launch account cannot change it: owned by root, not writable by group or
-others, in a directory with the same properties. No allowlist means nothing may be launched.
+Patterns are shell-style and case-sensitive: as in a shell, `*`, `?` and `[...]` never match a '/', so
+`/opt/lab/*.launch` allows no file in a subdirectory. Paths are compared after resolving symlinks and '..'.
+The file only counts when the launch account cannot change it or swap it for another: the file (after
+resolving symlinks) and every directory above it are owned by root and not writable by group or others
+(a sticky directory such as /tmp is fine above it). No allowlist means nothing may be launched.
 """
 
 import fnmatch
@@ -27,15 +29,38 @@ class AllowlistError(Exception):
     pass
 
 
-def _check_owned_by_root(path, what):
+def _check_owned_by_root(path, what, sticky_ok=False):
     info = os.stat(path)
     if info.st_uid != 0:
         raise AllowlistError("%s %s must be owned by root (it is uid %d)" % (what, path, info.st_uid))
-    if info.st_mode & 0o022:
+    if info.st_mode & 0o022 and not (sticky_ok and info.st_mode & stat.S_ISVTX):
         raise AllowlistError(
             "%s %s must not be writable by group or others (mode %o)" % (what, path, info.st_mode & 0o777)
         )
     return info
+
+
+def _check_trusted_file(path):
+    """Refuse PATH unless only root can change it or replace it: its real path and every directory above."""
+    real = os.path.realpath(path)
+    info = _check_owned_by_root(real, "allowlist" if real == path else "allowlist %s ->" % path)
+    if not stat.S_ISREG(info.st_mode):
+        raise AllowlistError("allowlist %s is not a regular file" % real)
+    directory = os.path.dirname(real)
+    _check_owned_by_root(directory, "the allowlist's directory")
+    while directory != os.path.dirname(directory):
+        directory = os.path.dirname(directory)
+        # in a sticky directory only the owner of an entry (root, checked one level down) may replace it
+        _check_owned_by_root(directory, "directory", sticky_ok=True)
+    return real
+
+
+def _glob_match(path, pattern):
+    """Shell-style match of a path: each '/'-separated part on its own, so '*' never crosses a '/'."""
+    parts, pattern_parts = path.split("/"), os.path.normpath(pattern).split("/")
+    return len(parts) == len(pattern_parts) and all(
+        fnmatch.fnmatchcase(part, part_pattern) for part, part_pattern in zip(parts, pattern_parts)
+    )
 
 
 class Allowlist:
@@ -52,12 +77,9 @@ class Allowlist:
                 "no allowlist at %s: nothing may be launched on this robot until the ros_robot role writes one"
                 " (variable ros_robot_allowlist)" % path
             )
-        info = _check_owned_by_root(path, "allowlist")
-        if not stat.S_ISREG(info.st_mode):
-            raise AllowlistError("allowlist %s is not a regular file" % path)
-        _check_owned_by_root(os.path.dirname(os.path.abspath(path)), "the allowlist's directory")
+        real = _check_trusted_file(os.path.abspath(path))
         try:
-            with open(path) as handle:
+            with open(real) as handle:
                 data = json.load(handle)
         except (OSError, ValueError) as exc:
             raise AllowlistError("cannot read allowlist %s: %s" % (path, exc)) from exc
@@ -77,7 +99,7 @@ class Allowlist:
             if entry.get("ros_version") not in (None, ros_version):
                 continue
             if real is not None and "path" in entry:
-                matched = fnmatch.fnmatchcase(real, os.path.normpath(entry["path"]))
+                matched = _glob_match(real, entry["path"])
             elif real is None and "package" in entry:
                 matched = fnmatch.fnmatchcase(package, entry["package"]) and fnmatch.fnmatchcase(
                     launch_file, entry["launch_file"]
@@ -97,7 +119,7 @@ class Allowlist:
 
     def check_setup_file(self, setup_file):
         real = os.path.realpath(setup_file)
-        if not any(fnmatch.fnmatchcase(real, os.path.normpath(p)) for p in self.setup_files):
+        if not any(_glob_match(real, pattern) for pattern in self.setup_files):
             raise AllowlistError("the robot's allowlist (%s) does not allow sourcing %s" % (self.path, real))
 
     def check_env_name(self, name):

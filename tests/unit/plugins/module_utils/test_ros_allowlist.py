@@ -2,6 +2,7 @@
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -96,3 +97,50 @@ def test_malformed_entries_are_refused(write_allowlist):
         Allowlist.load(write_allowlist({"launches": [{"package": "x"}]}))
     with pytest.raises(AllowlistError, match="expected a JSON object"):
         Allowlist.load(write_allowlist([]))
+
+
+def test_a_star_never_crosses_a_slash(write_allowlist, tmp_path):
+    allowlist = Allowlist.load(
+        write_allowlist(
+            {
+                "launches": [{"path": str(tmp_path / "launch" / "*.launch")}],
+                "setup_files": ["/opt/ros/*/setup.bash"],
+            }
+        )
+    )
+    assert allowlist.allows_launch(1, path=str(tmp_path / "launch" / "robot.launch"))
+    assert not allowlist.allows_launch(1, path=str(tmp_path / "launch" / "students" / "any.launch"))
+    allowlist.check_setup_file("/opt/ros/noetic/setup.bash")
+    with pytest.raises(AllowlistError, match="does not allow sourcing"):
+        allowlist.check_setup_file("/opt/ros/noetic/share/some_pkg/setup.bash")
+
+
+def test_an_allowlist_behind_a_symlink_is_checked_where_it_really_is(write_allowlist, tmp_path):
+    trusted = write_allowlist({"launches": [{"package": "demo", "launch_file": "*.launch"}]})
+    assert Allowlist.load(trusted).allows_launch(1, "demo", "x.launch")
+    # the real file sits in a directory anyone can write to: whoever can write there can replace it
+    open_dir = tmp_path / "open"
+    open_dir.mkdir()
+    open_dir.chmod(0o777)
+    (open_dir / "real.json").write_text(Path(trusted).read_text())
+    (open_dir / "real.json").chmod(0o644)
+    link_dir = tmp_path / "etc"
+    link_dir.mkdir(mode=0o755)
+    (link_dir / "allowlist.json").symlink_to(open_dir / "real.json")
+    with pytest.raises(AllowlistError, match=r"the allowlist's directory .*/open must not be writable"):
+        Allowlist.load(str(link_dir / "allowlist.json"))
+
+
+def test_every_directory_above_the_allowlist_must_be_root_only_unless_sticky(write_allowlist, tmp_path):
+    document = Path(write_allowlist({"launches": []})).read_text()
+    parent = tmp_path / "shared"
+    (parent / "etc").mkdir(parents=True)
+    (parent / "etc").chmod(0o755)
+    path = parent / "etc" / "allowlist.json"
+    path.write_text(document)
+    path.chmod(0o644)
+    parent.chmod(0o777)  # anyone could rename etc/ and put an allowlist of their own in its place
+    with pytest.raises(AllowlistError, match=r"directory .*/shared must not be writable by group or others"):
+        Allowlist.load(str(path))
+    parent.chmod(0o1777)  # like /tmp: only root, who owns etc/, may rename it
+    Allowlist.load(str(path))

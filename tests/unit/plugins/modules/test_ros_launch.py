@@ -61,7 +61,7 @@ def robot(tmp_path, monkeypatch):
     for directory in (tmp_path, etc):
         directory.chmod(0o755)
     if os.geteuid() != 0:  # the files belong to this user: let it count as root here
-        monkeypatch.setattr(_ros_allowlist, "_check_owned_by_root", lambda path, what: os.stat(path))
+        monkeypatch.setattr(_ros_allowlist, "_check_owned_by_root", lambda path, what, sticky_ok=False: os.stat(path))
     base = {
         "name": "talker",
         "package": "demo_nodes_py",
