@@ -96,6 +96,10 @@ class StateStore:
         except OSError as exc:
             if exc.errno != errno.EEXIST:
                 raise StateError("cannot create state directory %s: %s" % (self.dir, exc)) from exc
+        self._check_dir()
+
+    def _check_dir(self):
+        """Records in a directory someone else can write could name any of this account's processes."""
         info = os.stat(self.dir)
         if not stat.S_ISDIR(info.st_mode):
             raise StateError("%s is not a directory" % self.dir)
@@ -110,7 +114,11 @@ class StateStore:
             )
 
     def exists(self):
-        return os.path.isdir(self.dir)
+        """Is there a state directory? StateError when there is one that is not this account's own."""
+        if not os.path.exists(self.dir):
+            return False
+        self._check_dir()
+        return True
 
     # --- lock ----------------------------------------------------------------------------------
     def lock(self, timeout):

@@ -187,7 +187,9 @@ options:
   state_dir:
     description:
       - Directory for state and logs of the account that runs the launch; V(~) is that account's home.
-      - Created with mode 0700 when missing; an existing one must belong to the account.
+      - Created with mode 0700 when missing; an existing one must belong to the account and must not be
+        writable by group or others, for every O(state) (a record planted by someone else could name any
+        process of the account).
     type: str
     default: ~/.ros/roverlab_launch
   allowlist:

@@ -9,6 +9,7 @@ covered by tests/integration/ros.
 
 import json
 import os
+import subprocess
 import textwrap
 
 import pytest
@@ -194,3 +195,24 @@ def test_a_launch_that_ends_at_once_fails_with_its_log(robot, run_module):
     assert result["failed"] and "ended while starting" in result["msg"]
     assert any("package not found" in line for line in result["log_tail"])
     assert result["state"] == "stopped" and result["exit_code"] == 1
+
+
+@pytest.mark.parametrize("state", ["stopped", "status"])
+def test_records_in_a_state_dir_others_can_write_are_not_acted_on(robot, run_module, state):
+    path, base = robot
+    victim = subprocess.Popen(["sleep", "60"])
+    try:
+        # someone else planted a record naming one of this account's processes, tag and all
+        state_dir = path / "state"
+        state_dir.mkdir()
+        state_dir.chmod(0o777)
+        pid, started = victim.pid, proc.start_time(victim.pid)
+        record = {"tag": "x", "boot_id": proc.boot_id(), "ros_version": 2, "argv": ["ros2"]}
+        record.update(launch={"pid": pid, "starttime": started}, supervisor={"pid": pid, "starttime": started})
+        (state_dir / "talker.json").write_text(json.dumps(record))
+        result = run_module(ros_launch.main, dict(base, state=state))
+        assert result["failed"] and "writable by group or others" in result["msg"]
+        assert proc.is_same(pid, started), "a process named by a foreign record must not be signalled"
+    finally:
+        victim.kill()
+        victim.wait()
