@@ -10,7 +10,8 @@ A launch is in one of these phases (RV(state) of the module):
 - ``stopped``: no record of it;
 - ``running``: the launch process recorded in the state is alive (same PID and start time, same boot);
 - ``restarting``: the launch ended and its supervisor waits to start it again (restart policy);
-- ``exited``: neither the launch nor its supervisor runs any more; the exit code is known;
+- ``exited``: the launch ended for good and the exit code is known; its supervisor has ended, or is
+  ending what the launch left behind;
 - ``stale``: the record is from another boot; nothing in it refers to a process of this boot.
 """
 
@@ -97,10 +98,15 @@ class Launcher:
         launch = self._launch_record(request, run)
         if launch and proc.is_same(launch["pid"], launch["starttime"]):
             return "running", request, run
-        supervisor = request.get("supervisor") or {}
-        if proc.is_same(supervisor.get("pid"), supervisor.get("starttime")):
+        own_run = run if run and run.get("tag") == request.get("tag") else {}
+        if own_run.get("phase") == "restarting" and self._supervisor_alive(request):
             return "restarting", request, run
         return "exited", request, run
+
+    @staticmethod
+    def _supervisor_alive(request):
+        supervisor = request.get("supervisor") or {}
+        return proc.is_same(supervisor.get("pid"), supervisor.get("starttime"))
 
     @staticmethod
     def _launch_record(request, run):
@@ -458,7 +464,7 @@ class Launcher:
                 summary = self._clean_up(phase, request)
                 result = self.describe("stopped", None, None)
                 result.update(
-                    changed=bool(summary["killed"]),
+                    changed=bool(summary["killed"]) or (phase == "exited" and bool(summary["steps"])),
                     previous=summary,
                     exit_code=summary["exit_code"],
                     exit_signal=summary["exit_signal"],
@@ -478,7 +484,7 @@ class Launcher:
     def _stop_check_mode(self):
         phase, request, run = self.inspect()
         would = phase in ("running", "restarting") or (
-            phase == "exited" and bool(proc.tagged(cmd.TAG_NAME, request["tag"]))
+            phase == "exited" and (self._supervisor_alive(request) or bool(proc.tagged(cmd.TAG_NAME, request["tag"])))
         )
         result = self.describe(phase, request, run)
         result.update(changed=would, diff={"before": self._diff_side(phase, request), "after": {"state": "stopped"}})
@@ -528,9 +534,17 @@ class Launcher:
         return killed
 
     def _clean_up(self, phase, request):
-        """Forget a launch that no longer runs; from this boot, first end anything still carrying its tag."""
-        killed = self._kill_tagged(request["tag"]) if phase == "exited" else []
-        summary = self._archive(["stale state from another boot removed"] if phase == "stale" else [], killed)
+        """Forget a launch that no longer runs; from this boot, first end anything still carrying its tag.
+
+        A supervisor still ending what its launch left behind is stopped as a live launch would be: it must
+        not restart anything or write its record after this one is archived.
+        """
+        if phase == "exited" and self._supervisor_alive(request):
+            summary = self._stop_locked(request)
+            summary["steps"].insert(0, "stop requested from supervisor %d, still ending the launch" % request["supervisor"]["pid"])
+        else:
+            killed = self._kill_tagged(request["tag"]) if phase == "exited" else []
+            summary = self._archive(["stale state from another boot removed"] if phase == "stale" else [], killed)
         summary["phase"] = phase
         return summary
 

@@ -188,13 +188,16 @@ class Supervisor:
             returncode = self._wait(launch)
             code, signame = exit_description(returncode)
             self._say("launch pid %d ended: exit code %s%s" % (launch.pid, code, " (%s)" % signame if signame else ""))
-            self._end_orphans()
             self.run_state["exits"] = (
                 self.run_state["exits"] + [{"code": code, "signal": signame, "at": time.time()}]
             )[-KEPT_EXITS:]
-            if not self._should_restart(returncode):
+            # recorded before the orphans are ended (that can take seconds): meanwhile the module sees the exit
+            # and knows whether a restart follows ("restarting") or the supervisor is only finishing ("ending")
+            restart = self._should_restart(returncode)
+            self._save("restarting" if restart else "ending")
+            self._end_orphans()
+            if not restart:
                 break
-            self._save("restarting")
             if not self._sleep_unless_stopped(self.policy["restart_delay"]):
                 break
             self.run_state["restarts"] += 1

@@ -216,3 +216,32 @@ def test_records_in_a_state_dir_others_can_write_are_not_acted_on(robot, run_mod
     finally:
         victim.kill()
         victim.wait()
+
+
+def test_right_after_a_crash_status_says_exited_and_start_starts_again(robot, run_module):
+    path, base = robot
+    # the launch leaves a child behind that ignores SIGINT, as a stubborn node would: the supervisor then
+    # spends a while (orphan_grace) ending it after the launch itself is gone
+    stubborn_child = "sh -c 'trap \"\" INT; exec sleep 60' &\n        "
+    ros2 = path / "bin" / "ros2"
+    ros2.write_text(FAKE_ROS2.replace('touch "$FAKE_ROS2_DIR/up"', stubborn_child + 'touch "$FAKE_ROS2_DIR/up"'))
+    first = run_module(ros_launch.main, base)
+    assert first["changed"] is True and first["state"] == "running", first
+    os.kill(first["pid"], 9)
+    try:
+        status = proc.wait_until(
+            lambda: (lambda r: r if r["state"] != "running" else None)(
+                run_module(ros_launch.main, dict(base, state="status"))
+            ),
+            5,
+        )
+        assert status["state"] == "exited" and status["exit_code"] == -9, status
+        assert proc.is_same(first["supervisor_pid"], proc.start_time(first["supervisor_pid"]) or -1)
+
+        again = run_module(ros_launch.main, base)
+        assert again.get("failed") is not True, again
+        assert again["changed"] is True and again["state"] == "running" and again["pid"] != first["pid"]
+        assert again["previous"]["phase"] == "exited" and again["previous"]["exit_code"] == -9
+        assert not proc.read_stat(first["supervisor_pid"]), "the old supervisor must be gone"
+    finally:
+        run_module(ros_launch.main, dict(base, state="stopped"))
