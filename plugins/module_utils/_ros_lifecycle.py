@@ -29,13 +29,15 @@ from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros_graph i
     ros1_master_problem,
     ros2_node_names,
 )
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros_state import StateStore
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros_state import StateError, StateStore
 from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros_supervisor import spawn
 
 DEFAULT_MASTER_URI = "http://localhost:11311"
 # with no node to wait for, a launch must at least survive this long (bad package, bad arguments)
 EARLY_EXIT_WATCH = 1.0
 SUPERVISOR_EXIT_WAIT = 5.0
+# how long the supervisor may take to record that its launch ended (it is woken by the launch's end)
+SUPERVISOR_NOTICE_WAIT = 1.0
 
 
 def node_belongs(tag, name, pid):
@@ -98,10 +100,25 @@ class Launcher:
         launch = self._launch_record(request, run)
         if launch and proc.is_same(launch["pid"], launch["starttime"]):
             return "running", request, run
-        own_run = run if run and run.get("tag") == request.get("tag") else {}
-        if own_run.get("phase") == "restarting" and self._supervisor_alive(request):
-            return "restarting", request, run
+        if self._supervisor_alive(request):
+            run = self._run_after_exit(request, run)
+            if self._own_run(request, run).get("phase") == "restarting":
+                return "restarting", request, run
         return "exited", request, run
+
+    @staticmethod
+    def _own_run(request, run):
+        return run if run and run.get("tag") == request.get("tag") else {}
+
+    def _run_after_exit(self, request, run):
+        """The supervisor's record once it has noted the end of the launch (a moment after the end itself)."""
+        deadline = time.monotonic() + SUPERVISOR_NOTICE_WAIT
+        while self._own_run(request, run).get("phase") in ("starting", "running") and time.monotonic() < deadline:
+            if not self._supervisor_alive(request):
+                break
+            time.sleep(0.02)
+            run = self.store.load_run()
+        return run
 
     @staticmethod
     def _supervisor_alive(request):
@@ -375,10 +392,19 @@ class Launcher:
                 "could not start the launch: %s" % exc, log_tail=store.tail(self.p["log_lines"])
             ) from exc
         request.update(processes)
-        store.save_request(request)
-        if request["expected_nodes"] is None and plan["ros_version"] == 1:
-            request["expected_nodes"] = self._ros1_launch_nodes(plan)
+        try:
             store.save_request(request)
+            if request["expected_nodes"] is None and plan["ros_version"] == 1:
+                request["expected_nodes"] = self._ros1_launch_nodes(plan)
+                store.save_request(request)
+        except StateError as exc:
+            # a launch this module cannot find again must not run (a full disk, typically)
+            raise LaunchFailed(
+                "launch %s was stopped again because its record could not be written: %s" % (self.p["name"], exc),
+                rollback=self._stop_locked(request),
+                state="stopped",
+                log_tail=store.tail(self.p["log_lines"]),
+            ) from exc
         nodes = self._wait_ready(request, deadline=started + self.p["timeout"], rollback=True)
         phase, request, run = self.inspect()
         return dict(self.describe(phase, request, run, nodes), startup_seconds=round(time.monotonic() - started, 3))
@@ -387,9 +413,12 @@ class Launcher:
         """The logging configuration that keeps roslaunch from writing its environment (secrets) to its log."""
         path = os.path.join(self.store.dir, cmd.ROS1_LOG_CONFIG_NAME)
         tmp = path + ".tmp"
-        with open(tmp, "w") as handle:
-            handle.write(cmd.ROS1_LOG_CONFIG)
-        os.replace(tmp, path)
+        try:
+            with open(tmp, "w") as handle:
+                handle.write(cmd.ROS1_LOG_CONFIG)
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise StateError("cannot write %s: %s" % (path, exc)) from exc
         return path
 
     def _ros1_launch_nodes(self, plan):
@@ -495,8 +524,14 @@ class Launcher:
         store = self.store
         stop_timeout = self.p["stop_timeout"]
         request["stop_requested"] = True
-        store.save_request(request)
         steps = []
+        supervisor = request.get("supervisor") or {}
+        try:
+            store.save_request(request)
+        except StateError as exc:
+            # a full disk must not keep a launch from stopping: SIGTERM tells the supervisor not to restart it
+            if supervisor and proc.send(supervisor["pid"], supervisor["starttime"], signal.SIGTERM):
+                steps.append("SIGTERM to supervisor %d (%s)" % (supervisor["pid"], exc))
         launch = self._launch_record(request, store.load_run())
         if launch:
             for sig, wait in (
@@ -509,7 +544,6 @@ class Launcher:
                 steps.append("%s to process group %d" % (sig.name, launch["pid"]))
                 if proc.wait_until(lambda: not proc.is_same(launch["pid"], launch["starttime"]), wait):
                     break
-        supervisor = request.get("supervisor") or {}
         if not proc.wait_until(
             lambda: not proc.is_same(supervisor.get("pid"), supervisor.get("starttime")), SUPERVISOR_EXIT_WAIT
         ) and proc.send(supervisor["pid"], supervisor["starttime"], signal.SIGKILL):
@@ -541,7 +575,8 @@ class Launcher:
         """
         if phase == "exited" and self._supervisor_alive(request):
             summary = self._stop_locked(request)
-            summary["steps"].insert(0, "stop requested from supervisor %d, still ending the launch" % request["supervisor"]["pid"])
+            note = "stop requested from supervisor %d, still ending the launch" % request["supervisor"]["pid"]
+            summary["steps"].insert(0, note)
         else:
             killed = self._kill_tagged(request["tag"]) if phase == "exited" else []
             summary = self._archive(["stale state from another boot removed"] if phase == "stale" else [], killed)
@@ -552,5 +587,7 @@ class Launcher:
         run = self.store.load_run() or {}
         exits = run.get("exits") or []
         code, signame = (exits[-1]["code"], exits[-1]["signal"]) if exits else (None, None)
-        self.store.archive({"steps": steps})
+        problem = self.store.archive({"steps": steps})
+        if problem:
+            steps = [*steps, "previous run not kept: %s" % problem]
         return {"steps": steps, "killed": [pid for pid, _n in killed], "exit_code": code, "exit_signal": signame}

@@ -49,11 +49,17 @@ def read_json(path):
 
 
 def write_json(path, data):
+    """Replace PATH atomically: readers see the old or the new file, never a part (a full disk included)."""
     tmp = "%s.tmp.%d" % (path, os.getpid())
-    with open(tmp, "w") as handle:
-        json.dump(data, handle, indent=1, sort_keys=True)
-        handle.write("\n")
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w") as handle:
+            json.dump(data, handle, indent=1, sort_keys=True)
+            handle.write("\n")
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise StateError("cannot write %s: %s" % (path, exc)) from exc
 
 
 def tail_lines(path, count):
@@ -140,20 +146,32 @@ class StateStore:
         write_json(self.run_file, data)
 
     def archive(self, extra=None):
-        """Keep the finished run in NAME.last.json and remove the live records."""
+        """Keep the finished run in NAME.last.json and remove the live records.
+
+        The live records go even when NAME.last.json cannot be written (a full disk): a stopped launch must
+        not look alive. Returns None, or why the finished run could not be kept.
+        """
         record = {"request": self.load_request(), "run": self.load_run(), "archived_at": time.time()}
         record.update(extra or {})
-        write_json(self.last_file, record)
+        problem = None
+        try:
+            write_json(self.last_file, record)
+        except StateError as exc:
+            problem = str(exc)
         for path in (self.request_file, self.run_file):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
+        return problem
 
     # --- logs ----------------------------------------------------------------------------------
     def rotate_log(self):
-        if os.path.exists(self.log_file):
-            os.replace(self.log_file, self.previous_log_file)
-        if not os.path.isdir(self.ros_log_dir):
-            os.makedirs(self.ros_log_dir, mode=0o700)
+        try:
+            if os.path.exists(self.log_file):
+                os.replace(self.log_file, self.previous_log_file)
+            if not os.path.isdir(self.ros_log_dir):
+                os.makedirs(self.ros_log_dir, mode=0o700)
+        except OSError as exc:
+            raise StateError("cannot prepare the logs in %s: %s" % (self.dir, exc)) from exc
 
     def log_paths(self):
         return {
@@ -174,7 +192,10 @@ class _Lock:
         self.handle = None
 
     def __enter__(self):
-        self.handle = open(self.path, "a")
+        try:
+            self.handle = open(self.path, "a")
+        except OSError as exc:
+            raise StateError("cannot open the lock %s: %s" % (self.path, exc)) from exc
         deadline = time.monotonic() + self.timeout
         while True:
             try:

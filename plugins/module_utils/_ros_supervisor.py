@@ -31,6 +31,7 @@ import time
 
 from ansible_collections.roverlab.clouddesktop.plugins.module_utils import _ros_process as proc
 from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros_command import TAG_NAME
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros_state import StateError
 
 PR_SET_NAME = 15
 PR_SET_CHILD_SUBREAPER = 36
@@ -168,11 +169,17 @@ class Supervisor:
 
     def _say(self, text):
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
-        os.write(1, ("[ros_launch supervisor %s] %s\n" % (stamp, text)).encode())
+        # a note that cannot be written (a full disk) must not end the supervisor and orphan the launch
+        with contextlib.suppress(OSError):
+            os.write(1, ("[ros_launch supervisor %s] %s\n" % (stamp, text)).encode())
 
     # --- main loop -------------------------------------------------------------------------------
     def run(self, handshake_fd):
-        self._detach(handshake_fd)
+        try:
+            self._detach(handshake_fd)
+        except OSError as exc:
+            self._handshake(handshake_fd, {"error": "cannot open the launch's log %s: %s" % (self.store.log_file, exc)})
+            return
         returncode = None
         while True:
             try:
@@ -294,8 +301,12 @@ class Supervisor:
 
     # --- records ---------------------------------------------------------------------------------
     def _save(self, phase):
+        # the module finds the launch through its own record too: supervising goes on without this one
         self.run_state["phase"] = phase
-        self.store.save_run(self.run_state)
+        try:
+            self.store.save_run(self.run_state)
+        except StateError as exc:
+            self._say("could not record phase %s: %s" % (phase, exc))
 
     def _record_end(self, why):
         self._say(why)

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from conftest import (
+    LAUNCH_PLAYBOOK,
     echo_once,
     launch_tag,
     live_pid,
@@ -203,6 +204,52 @@ def test_supervisor_and_roslaunch_killed_then_stop_kills_the_orphan_by_tag(ansib
     assert_ok(stopped, rc, raw, changed=True)
     assert stopped[robot.name]["previous"]["killed"] == orphans
     assert tagged_pids(tag) == []
+
+
+def test_a_full_disk_neither_blocks_a_stop_nor_leaves_a_launch_behind(ansible, robots, lab_dir):
+    """The state directory on a 512 KiB tmpfs that fills up while the launch runs (its logs, a rosbag...).
+
+    The robot's sshd runs in a mount namespace of its own (ip netns exec makes one), which need not see mounts
+    made out here: the tmpfs is mounted in the robot's namespace and read through /proc/<sshd>/root.
+    """
+    robot = robots[1]
+    account = pwd.getpwnam(robot.name)
+    small = lab_dir / "small-disk"
+    small.mkdir()
+    in_robot = ["nsenter", "--target", str(robot.sshd_pid), "--mount", "--"]
+    options = "size=512k,mode=0700,uid=%d,gid=%d" % (account.pw_uid, account.pw_gid)
+    subprocess.run([*in_robot, "mount", "-t", "tmpfs", "-o", options, "roverlab-small-disk", str(small)], check=True)
+    seen = Path("/proc/%d/root" % robot.sshd_pid) / small.relative_to("/")
+    tag = None
+    try:
+        extra = {"ros_launch_name": "full", "ros_launch_package": "roverlab_demo", "ros_launch_file": "talker.launch"}
+        extra["ros_robot_state_dir"] = str(small)
+        rc, output, raw = ansible.playbook(LAUNCH_PLAYBOOK, extra, limit=[robot.name])
+        assert rc == 0, raw[-3000:]
+        tag = json.loads((seen / "full.json").read_text())["tag"]
+        subprocess.run(["dd", "if=/dev/zero", "of=%s" % (seen / "filler"), "bs=64k"], capture_output=True, check=False)
+        assert os.statvfs(seen).f_bavail == 0
+
+        rc, output, raw = ansible.playbook(LAUNCH_PLAYBOOK, dict(extra, ros_launch_state="stopped"), limit=[robot.name])
+        assert rc == 0, raw[-3000:]
+        stopped = ansible.task_results(output, "Apply the launch state")[robot.name]
+        assert stopped["changed"] is True and stopped["state"] == "stopped"
+        assert tagged_pids(tag) == []
+        assert not (seen / "full.json").exists()
+
+        # a start on the full disk fails before anything runs, with the reason, and leaves no half-written file
+        rc, output, raw = ansible.playbook(LAUNCH_PLAYBOOK, extra, limit=[robot.name])
+        assert rc != 0
+        failed = ansible.task_results(output, "Apply the launch state")[robot.name]
+        assert "No space left on device" in failed["msg"], failed
+        assert not list(seen.glob("*.tmp*"))
+        assert not (seen / "full.json").exists()
+    finally:
+        if tag:
+            for pid in tagged_pids(tag):
+                os.kill(pid, signal.SIGKILL)
+        subprocess.run([*in_robot, "umount", "--lazy", str(small)], check=False)
+        small.rmdir()
 
 
 def test_restart_policy_on_failure_brings_the_launch_back(ansible, robots):

@@ -1,5 +1,6 @@
 """State files, the lock and log tails of a launch."""
 
+import errno
 import os
 import threading
 import time
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils import _ros_state
 from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros_state import (
     StateError,
     StateStore,
@@ -88,3 +90,34 @@ def test_log_rotation_and_tail_without_escape_sequences(tmp_path):
     assert store.tail(2) == ["line 99", "started roslaunch server"]
     assert tail_lines(str(tmp_path / "missing"), 5) == []
     assert store.tail(0) == []
+
+
+def test_a_failed_write_keeps_the_old_record_and_leaves_no_temporary_file(tmp_path, monkeypatch):
+    store = StateStore(str(tmp_path), "talker")
+    store.save_request({"tag": "old"})
+
+    def disk_full(*_args, **_kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(_ros_state.json, "dump", disk_full)
+    with pytest.raises(StateError, match=r"cannot write .*talker\.json: .*No space left"):
+        store.save_request({"tag": "new"})
+    monkeypatch.undo()
+    assert store.load_request()["tag"] == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["talker.json"]
+
+
+def test_archive_removes_the_live_records_even_when_the_last_run_cannot_be_kept(tmp_path, monkeypatch):
+    store = StateStore(str(tmp_path), "talker")
+    store.save_request({"tag": "t"})
+    store.save_run({"exits": []})
+    real_write = _ros_state.write_json
+
+    def last_file_fails(path, data):
+        if path == store.last_file:
+            raise StateError("cannot write %s: disk full" % path)
+        real_write(path, data)
+
+    monkeypatch.setattr(_ros_state, "write_json", last_file_fails)
+    assert "disk full" in store.archive()
+    assert store.load_request() is None and store.load_run() is None

@@ -16,6 +16,7 @@ import pytest
 
 from ansible_collections.roverlab.clouddesktop.plugins.module_utils import _ros_allowlist
 from ansible_collections.roverlab.clouddesktop.plugins.module_utils import _ros_process as proc
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros_state import StateError, StateStore
 from ansible_collections.roverlab.clouddesktop.plugins.modules import ros_launch
 
 FAKE_ROS2 = textwrap.dedent(
@@ -227,14 +228,14 @@ def test_right_after_a_crash_status_says_exited_and_start_starts_again(robot, ru
     ros2.write_text(FAKE_ROS2.replace('touch "$FAKE_ROS2_DIR/up"', stubborn_child + 'touch "$FAKE_ROS2_DIR/up"'))
     first = run_module(ros_launch.main, base)
     assert first["changed"] is True and first["state"] == "running", first
+
+    def ended():
+        result = run_module(ros_launch.main, dict(base, state="status"))
+        return result if result["state"] != "running" else None
+
     os.kill(first["pid"], 9)
     try:
-        status = proc.wait_until(
-            lambda: (lambda r: r if r["state"] != "running" else None)(
-                run_module(ros_launch.main, dict(base, state="status"))
-            ),
-            5,
-        )
+        status = proc.wait_until(ended, 5)
         assert status["state"] == "exited" and status["exit_code"] == -9, status
         assert proc.is_same(first["supervisor_pid"], proc.start_time(first["supervisor_pid"]) or -1)
 
@@ -245,3 +246,41 @@ def test_right_after_a_crash_status_says_exited_and_start_starts_again(robot, ru
         assert not proc.read_stat(first["supervisor_pid"]), "the old supervisor must be gone"
     finally:
         run_module(ros_launch.main, dict(base, state="stopped"))
+
+
+def test_a_launch_whose_record_cannot_be_written_is_stopped_again(robot, run_module, monkeypatch):
+    path, base = robot
+    real_save = StateStore.save_request
+
+    def disk_full_after_spawn(store, data):
+        if "supervisor" in data and not data.get("stop_requested"):
+            raise StateError("cannot write %s: [Errno 28] No space left on device" % store.request_file)
+        real_save(store, data)
+
+    monkeypatch.setattr(StateStore, "save_request", disk_full_after_spawn)
+    result = run_module(ros_launch.main, base)
+    assert result["failed"] and "stopped again because its record could not be written" in result["msg"], result
+    assert result["state"] == "stopped" and result["rollback"]["steps"]
+    tag = json.loads((path / "state" / "talker.last.json").read_text())["request"]["tag"]
+    assert proc.tagged("ROVERLAB_LAUNCH_ID", tag) == [], "nothing of the launch may keep running"
+    assert not (path / "state" / "talker.json").exists()
+
+
+def test_a_stop_works_when_the_stop_request_cannot_be_written(robot, run_module, monkeypatch):
+    path, base = robot
+    started = run_module(ros_launch.main, dict(base, restart_policy="on-failure", restart_delay=0.1))
+    assert started["state"] == "running", started
+    tag = json.loads((path / "state" / "talker.json").read_text())["tag"]
+
+    def disk_full(store, data):
+        raise StateError("cannot write %s: [Errno 28] No space left on device" % store.request_file)
+
+    monkeypatch.setattr(StateStore, "save_request", disk_full)
+    stopped = run_module(ros_launch.main, dict(base, state="stopped"))
+    assert stopped["changed"] is True and stopped["state"] == "stopped", stopped
+    assert stopped["stop_steps"][0].startswith("SIGTERM to supervisor")
+    # the supervisor took SIGTERM as the stop request: no restart after the launch ended
+    assert proc.wait_until(lambda: not proc.tagged("ROVERLAB_LAUNCH_ID", tag), 3) and not proc.tagged(
+        "ROVERLAB_LAUNCH_ID", tag
+    )
+    assert not proc.read_stat(started["supervisor_pid"])
