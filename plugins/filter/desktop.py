@@ -22,6 +22,8 @@ TABLE_COLUMNS = (
     ("gpu", "GPU"),
     ("phase", "PHASE"),
 )
+# The handout says only whether a desktop has a key of its own, not where the key came from.
+_KEY_SOURCES = {"user": "own key", "kept": "own key", "hook": "own key", "shared": "shared key", "none": "none"}
 
 
 def desktop_users(users, settings):
@@ -73,6 +75,70 @@ def desktop_keys_to_issue(desktops, live_secrets, explicit_keys=None):
     if not isinstance(desktops, list) or not isinstance(live_secrets, list):
         raise AnsibleFilterError("desktop_keys_to_issue needs the checked desktops and the Secrets read back")
     return credentials.keys_to_issue(desktops, live_secrets, explicit_keys)
+
+
+def desktop_handout(desktops, run_credentials, live_secrets, live, namespaces, tls=False, shared_key=""):
+    """Entries of the credentials handout, by user: the desktops of this run and every other desktop the cluster runs.
+
+    ``desktops``: the checked desktops of this run (those with state absent are left out);
+    ``run_credentials``: desktop_credentials' result for them; ``live_secrets``, ``live``: the Secrets and the
+    other objects read from the cluster (data or JSON text); ``namespaces``: cloud_desktop_namespaces.
+    A run of desktop.yml acts on one desktop, and its handout still lists the others, from their Secrets
+    and Ingresses. The result holds passwords: use it only in tasks with no_log.
+    """
+    if not isinstance(desktops, list) or not isinstance(run_credentials, dict) or not isinstance(namespaces, dict):
+        raise AnsibleFilterError("desktop_handout needs the checked desktops, their credentials and the namespaces")
+    scheme = "https" if tls else "http"
+    entries = []
+    for desktop in desktops:
+        if desktop["state"] == "absent":
+            continue
+        own = run_credentials[desktop["name"]]
+        entries.append(
+            _handout_entry(
+                desktop["name"],
+                desktop["environment"],
+                ["%s://%s/" % (scheme, desktop["hosts"][app]) for app in ("vnc", "code")],
+                own["password"],
+                _KEY_SOURCES[own["key_source"]],
+            )
+        )
+    in_this_run = {d["name"] for d in desktops}
+    env_of = {ns: env for env, ns in namespaces.items()}
+    live = _live(live, "desktop_handout", list(env_of))
+    urls = {}
+    for item in live.get("Ingress") or []:
+        meta = item.get("metadata") or {}
+        urls[(meta.get("namespace"), (meta.get("labels") or {}).get(USER_LABEL))] = list(_ingress_urls(item))
+    for secret in _live(live_secrets, "desktop_handout", list(env_of)):
+        meta = secret.get("metadata") or {}
+        user = (meta.get("labels") or {}).get(USER_LABEL)
+        if not user or user in in_this_run:
+            continue
+        kept = credentials.secret_values(secret)
+        key = kept.get(credentials.TAILSCALE_KEY, "")
+        entries.append(
+            _handout_entry(
+                user,
+                env_of[meta["namespace"]],
+                urls.get((meta["namespace"], user), ["", ""]),
+                kept.get(credentials.PASSWORD_KEY, ""),
+                "shared key" if key and key == shared_key else ("own key" if key else "none"),
+            )
+        )
+    # one order whatever the run, so that a run for one desktop rewrites the file only when something changed
+    return sorted(entries, key=lambda e: (e["user"], e["environment"]))
+
+
+def _handout_entry(user, environment, urls, password, tailscale):
+    return {
+        "user": user,
+        "environment": environment,
+        "desktop_url": urls[0],
+        "vscode_url": urls[1],
+        "password": password,
+        "tailscale": tailscale,
+    }
 
 
 def desktop_dns_changes(record_sets, desktops, mode, domain, address, ttl=300):
@@ -195,6 +261,7 @@ class FilterModule:
             "desktop_credentials": desktop_credentials,
             "desktop_keys_to_issue": desktop_keys_to_issue,
             "desktop_dns_changes": desktop_dns_changes,
+            "desktop_handout": desktop_handout,
             "desktop_rows": desktop_rows,
             "desktop_table": desktop_table,
         }

@@ -37,8 +37,13 @@ def kept_secrets(desktops, live_secrets):
             continue
         if user in found and meta.get("namespace") != wanted[user]:
             continue
-        found[user] = {k: _decode(v) for k, v in (secret.get("data") or {}).items()}
+        found[user] = secret_values(secret)
     return found
+
+
+def secret_values(secret):
+    """{key: text} of a Secret as read back: its data decoded (a value that does not decode is empty)."""
+    return {k: _decode(v) for k, v in (secret.get("data") or {}).items()}
 
 
 def keys_to_issue(desktops, live_secrets, explicit_keys):

@@ -28,6 +28,7 @@ def test_resize_says_it_restarts_and_restart_keeps_data(lab, kube):
 
     restart = lab.run("desktop", "-e", "user=alice", "-e", "desktop_state=restarted")
     assert restart.rc == 0 and restart.changed == 2, restart  # the restart, and the size the inventory declares
+    assert "restarted: alice." in restart.text, restart  # named once, though both replace the pod
     annotations = deployment(kube, "alice")["spec"]["template"]["metadata"]["annotations"]
     assert annotations[RESTARTED_AT].endswith("Z")
     assert kube.get(claim_path)["metadata"]["uid"] == claim_uid

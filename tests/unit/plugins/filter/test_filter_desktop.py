@@ -1,5 +1,6 @@
 """Desktop filters as playbooks use them: errors become filter errors, listings become tables."""
 
+import base64
 import json
 
 import pytest
@@ -9,6 +10,7 @@ from ansible_collections.roverlab.clouddesktop.plugins.filter.desktop import (
     FilterModule,
     desktop_credentials,
     desktop_dns_changes,
+    desktop_handout,
     desktop_plan,
     desktop_rows,
     desktop_table,
@@ -127,6 +129,7 @@ def test_all_filters_are_registered():
         "desktop_credentials",
         "desktop_keys_to_issue",
         "desktop_dns_changes",
+        "desktop_handout",
         "desktop_rows",
         "desktop_table",
     }
@@ -142,3 +145,54 @@ def test_plan_reads_json_and_ignores_other_namespaces():
     assert everywhere["moves"][0]["from"] == "team-x"
     with pytest.raises(AnsibleFilterError, match="not valid JSON"):
         desktop_plan(wanted, "{", "nvidia.com/gpu")
+
+
+def secret(user, namespace="clouddesktop-prod", **data):
+    encoded = {k.replace("_", "-"): base64.b64encode(v.encode()).decode() for k, v in data.items()}
+    return {"metadata": meta("%s-clouddesktop" % user, namespace, user), "data": encoded}
+
+
+def test_handout_lists_this_runs_desktops_and_every_other_one_the_cluster_runs():
+    hosts = {"vnc": "vnc.erin.ros.example.org", "code": "code.erin.ros.example.org"}
+    run = [
+        {"name": "erin", "state": "present", "environment": "dev", "hosts": hosts},
+        {"name": "zoe", "state": "absent", "environment": "prod", "hosts": {}},
+    ]
+    run_credentials = {"erin": {"password": "erin-password-1", "key_source": "hook"}}
+    secrets = [
+        secret("erin", "clouddesktop-prod", password="erin-old-namespace"),
+        secret("zoe", password="zoe-password-12"),
+        secret("bob", "clouddesktop-dev", password="bob-password-12", tailscale_authkey="tskey-shared"),
+        secret("alice", password="alice-password", tailscale_authkey="tskey-alice"),
+        secret("mallory", "team-x", password="not-a-desktop"),
+    ]
+    live = {"Ingress": [ingress("alice", tls=True)]}
+    entries = desktop_handout(
+        run, run_credentials, json.dumps(secrets), json.dumps(live), NAMESPACES, False, "tskey-shared"
+    )
+    assert entries == [
+        {
+            "user": "alice",
+            "environment": "prod",
+            "desktop_url": "https://vnc.alice.ros.example.org/",
+            "vscode_url": "https://code.alice.ros.example.org/",
+            "password": "alice-password",
+            "tailscale": "own key",
+        },
+        {
+            "user": "bob",
+            "environment": "dev",
+            "desktop_url": "",
+            "vscode_url": "",
+            "password": "bob-password-12",
+            "tailscale": "shared key",
+        },
+        {
+            "user": "erin",
+            "environment": "dev",
+            "desktop_url": "http://vnc.erin.ros.example.org/",
+            "vscode_url": "http://code.erin.ros.example.org/",
+            "password": "erin-password-1",
+            "tailscale": "own key",
+        },
+    ]
