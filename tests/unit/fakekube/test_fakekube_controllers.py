@@ -244,7 +244,7 @@ def test_retained_volume_is_handed_to_a_prebound_claim_in_another_namespace(api)
 
 
 def test_prebound_claim_binds_when_its_volume_is_reserved_for_it_later(api):
-    volume_name, _ = _released_volume(api)
+    volume_name = _released_volume(api)[0]
     api.create(_claim("home", "other", volume_name))
     assert api.get("v1", "persistentvolumeclaims", "home", namespace="other")["status"]["phase"] == "Pending"
     reserve = {"spec": {"claimRef": {"namespace": "other", "name": "home", "uid": None}}}
