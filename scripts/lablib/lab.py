@@ -7,6 +7,7 @@ import os
 import pwd
 import shutil
 import subprocess
+import sys
 from dataclasses import asdict, dataclass, field
 
 from . import netns, procs, roscore, sshd
@@ -132,11 +133,7 @@ class RobotLab:
             for index in range(1, count + 1):
                 name = self.robot_name(index)
                 if name not in known and netns.exists(name):
-                    raise RuntimeError(
-                        "a network namespace %s exists that this lab (%s) did not make: another checkout's lab or a "
-                        "leftover. Take that lab down first (scripts/lab.sh down in its checkout), or remove it with "
-                        "`ip netns delete %s`." % (name, self.base_dir, name)
-                    )
+                    self._clear_leftover_namespace(index)
                 robot = known.get(name) or self._new_robot(index, clock_offsets.get(index, 0))
                 if robot.name not in known:
                     self.robots.append(robot)
@@ -146,6 +143,24 @@ class RobotLab:
             self.save()
             self._write_known_hosts()
         return self.robots
+
+    def _clear_leftover_namespace(self, index):
+        """Remove an empty namespace of this robot's name; refuse one that something still runs in.
+
+        Network namespaces outlive their processes: a machine session that ended with a lab up leaves empty ones
+        behind (their sshd and roscore are gone), and a later checkout's lab must not trip over them. A namespace
+        with live processes is another lab's, and is left alone.
+        """
+        name = self.robot_name(index)
+        inside = procs.namespace_pids(name)
+        if inside:
+            raise RuntimeError(
+                "a network namespace %s exists that this lab (%s) did not make, with processes %s in it: another "
+                "checkout's lab. Take that lab down first (scripts/lab.sh down in its checkout)."
+                % (name, self.base_dir, " ".join(str(p) for p in inside))
+            )
+        print("lablib: removing the empty network namespace %s left by an earlier lab" % name, file=sys.stderr)
+        netns.delete(name, self.host_interface(index))
 
     def _new_robot(self, index, clock_offset):
         net = ipaddress.ip_network("%s.%d.0/24" % (self.subnet_base, index))
