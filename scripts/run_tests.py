@@ -17,6 +17,7 @@ import argparse
 import concurrent.futures
 import fnmatch
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -33,6 +34,8 @@ COLLECTION_PATH = ("roverlab", "clouddesktop")
 STAGE_TIMEOUT = 25 * 60
 TAIL_LINES = 80
 BENCH_TAIL_LINES = 12
+PYTEST_FAILURE = re.compile(r"(FAILED|ERROR) \S+\.py")  # pytest's short summary, not Ansible's FAILED - RETRYING
+ERROR_WORD = re.compile(r"(?i)\b(error|errors|failed|fatal)\b(?!=)")  # not a recap's failed=0
 
 
 @dataclass
@@ -190,6 +193,20 @@ def run_stage(stage, locks):
     return rc, time.monotonic() - start, path
 
 
+def failure_reason(path, width=150):
+    """One line of a failed stage's log for the summary: a pytest FAILED line, an ERROR/fatal line, or the last
+    line that mentions an error (the tail printed above may not reach a reader whose view of the output is cut)."""
+    with open(path, encoding="utf-8", errors="replace") as f:
+        lines = [line.strip() for line in f if line.strip()]
+    first_of = [
+        [line for line in lines if PYTEST_FAILURE.match(line)],
+        [line for line in lines if line.startswith(("ERROR:", "fatal:", "stage raised", "timed out"))],
+    ]
+    mentions = [line for line in lines if ERROR_WORD.search(line) and not line.startswith("FAILED - RETRYING")]
+    reason = next((found[0] for found in first_of if found), None) or (mentions or lines or ["(empty log)"])[-1]
+    return reason if len(reason) <= width else reason[: width - 3] + "..."
+
+
 def tail(path, lines):
     with open(path, encoding="utf-8", errors="replace") as f:
         return "".join(f.readlines()[-lines:])
@@ -240,7 +257,7 @@ def main():
     results = {}
 
     def report(stage, rc, seconds, path):
-        results[stage.name] = (rc, seconds)
+        results[stage.name] = (rc, seconds, failure_reason(path) if rc else "")
         print("%s %-34s %7.1fs" % ("PASSED" if rc == 0 else "FAILED", stage.name, seconds), flush=True)
         lines = TAIL_LINES if rc else stage.show_tail
         if lines:
@@ -261,8 +278,9 @@ def main():
     failed = [n for n in (s.name for s in stages) if results[n][0]]
     print("=" * 30 + " short test summary info " + "=" * 30)
     for s in stages:
-        rc, seconds = results[s.name]
-        print("%-6s %-34s %7.1fs" % ("PASSED" if rc == 0 else "FAILED", s.name, seconds))
+        rc, seconds, reason = results[s.name]
+        line = "%-6s %-34s %7.1fs" % ("PASSED" if rc == 0 else "FAILED", s.name, seconds)
+        print(line + (" - " + reason if reason else ""))
     total = time.monotonic() - begin
     passed = len(stages) - len(failed)
     parts = (["%d failed" % len(failed)] if failed else []) + ["%d passed" % passed]
