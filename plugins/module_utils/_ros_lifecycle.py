@@ -29,7 +29,7 @@ from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros_graph i
     ros1_master_problem,
     ros2_node_names,
 )
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros_state import StateError, StateStore
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros_state import StateError, StateStore, write_text
 from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros_supervisor import spawn
 
 DEFAULT_MASTER_URI = "http://localhost:11311"
@@ -412,13 +412,7 @@ class Launcher:
     def _write_ros1_log_config(self):
         """The logging configuration that keeps roslaunch from writing its environment (secrets) to its log."""
         path = os.path.join(self.store.dir, cmd.ROS1_LOG_CONFIG_NAME)
-        tmp = path + ".tmp"
-        try:
-            with open(tmp, "w") as handle:
-                handle.write(cmd.ROS1_LOG_CONFIG)
-            os.replace(tmp, path)
-        except OSError as exc:
-            raise StateError("cannot write %s: %s" % (path, exc)) from exc
+        write_text(path, cmd.ROS1_LOG_CONFIG)
         return path
 
     def _ros1_launch_nodes(self, plan):

@@ -49,12 +49,24 @@ def read_json(path):
 
 
 def write_json(path, data):
-    """Replace PATH atomically: readers see the old or the new file, never a part (a full disk included)."""
+    def dump(handle):
+        json.dump(data, handle, indent=1, sort_keys=True)
+        handle.write("\n")
+
+    replace_file(path, dump)
+
+
+def write_text(path, text):
+    replace_file(path, lambda handle: handle.write(text))
+
+
+def replace_file(path, write):
+    """Replace PATH atomically with what WRITE(handle) writes: readers see the old or the new file, never a part,
+    and a failed write (a full disk) leaves no temporary file behind."""
     tmp = "%s.tmp.%d" % (path, os.getpid())
     try:
         with open(tmp, "w") as handle:
-            json.dump(data, handle, indent=1, sort_keys=True)
-            handle.write("\n")
+            write(handle)
         os.replace(tmp, path)
     except OSError as exc:
         with contextlib.suppress(OSError):

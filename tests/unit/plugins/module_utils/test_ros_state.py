@@ -121,3 +121,16 @@ def test_archive_removes_the_live_records_even_when_the_last_run_cannot_be_kept(
     monkeypatch.setattr(_ros_state, "write_json", last_file_fails)
     assert "disk full" in store.archive()
     assert store.load_request() is None and store.load_run() is None
+
+
+def test_a_failed_text_write_keeps_the_old_file_and_leaves_no_temporary_file(tmp_path):
+    path = tmp_path / "logging.conf"
+    _ros_state.write_text(str(path), "old\n")
+
+    def disk_full(_handle):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(StateError, match=r"cannot write .*logging\.conf: .*No space left"):
+        _ros_state.replace_file(str(path), disk_full)
+    assert path.read_text() == "old\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["logging.conf"]
