@@ -5,11 +5,11 @@
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils import _desktop_credentials as credentials
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils import _desktop_dns as dns
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils import _desktop_plan as plan
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils import _desktop_spec as spec
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils import _k8s_changes as changes
+from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._desktop import credentials as credentials
+from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._desktop import dns as dns
+from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._desktop import plan as plan
+from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._desktop import spec as spec
+from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._k8s import changes as changes
 
 USER_LABEL = "clouddesktop.roverlab.io/user"
 TABLE_COLUMNS = (

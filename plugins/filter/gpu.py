@@ -6,7 +6,7 @@
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.roverlab.clouddesktop.plugins.filter.k8s import k8s_label_value
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils._k8s_changes import APPLIED_HASH
+from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._k8s.changes import APPLIED_HASH
 
 # The labels this collection sets; a node that loses its GPUs loses all of them.
 LABEL_KEYS = (

@@ -8,9 +8,9 @@ import re
 import yaml
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils import _k8s_capacity as capacity
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils import _k8s_changes as changes
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils import _k8s_quantity as quantity
+from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._k8s import capacity as capacity
+from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._k8s import changes as changes
+from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._k8s import quantity as quantity
 
 _LABEL_VALUE_BAD = re.compile(r"[^A-Za-z0-9_.-]+")
 

@@ -418,11 +418,11 @@ clock_skew:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros_allowlist import AllowlistError
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros_command import CommandError
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros_lifecycle import Launcher, LaunchFailed
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros_state import StateError
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros_supervisor import SupervisorError
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros.allowlist import AllowlistError
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros.command import CommandError
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros.lifecycle import Launcher, LaunchFailed
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros.state import StateError
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros.supervisor import SupervisorError
 
 
 def argument_spec():

@@ -4,7 +4,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.roverlab.clouddesktop.plugins.filter.gpu import gpu_node_label_manifests, gpu_node_labels
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils._k8s_changes import APPLIED_HASH
+from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._k8s.changes import APPLIED_HASH
 
 RTX = {
     "pci_address": "0000:01:00.0",

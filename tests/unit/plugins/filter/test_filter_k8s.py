@@ -13,7 +13,7 @@ from ansible_collections.roverlab.clouddesktop.plugins.filter.k8s import (
     k8s_label_value,
     k8s_quantity,
 )
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils._k8s_changes import (
+from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._k8s.changes import (
     APPLIED_HASH,
     TEMPLATE_HASH,
     plain_copy,

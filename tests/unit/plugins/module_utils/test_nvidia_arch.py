@@ -1,8 +1,8 @@
-"""Architecture table and kernel module flavour guidance (plugins/module_utils/_nvidia_arch.py)."""
+"""Architecture table and kernel module flavour guidance (plugins/module_utils/_nvidia/arch.py)."""
 
 import pytest
 
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils import _nvidia_arch as arch
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils._nvidia import arch as arch
 
 
 @pytest.mark.parametrize(

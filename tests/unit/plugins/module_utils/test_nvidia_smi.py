@@ -1,10 +1,10 @@
-"""Parsing nvidia-smi --query-gpu output (plugins/module_utils/_nvidia_smi.py)."""
+"""Parsing nvidia-smi --query-gpu output (plugins/module_utils/_nvidia/smi.py)."""
 
 from pathlib import Path
 
 import pytest
 
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils import _nvidia_smi as smi
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils._nvidia import smi as smi
 
 REAL_H100_CSV = Path(__file__).resolve().parents[2] / "fixtures" / "gpu-host" / "h100" / "query-gpu.csv"
 

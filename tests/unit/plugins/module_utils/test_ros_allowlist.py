@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils import _ros_allowlist
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros_allowlist import Allowlist, AllowlistError
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros import allowlist as _ros_allowlist
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros.allowlist import Allowlist, AllowlistError
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils import _ros_command as cmd
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros import command as cmd
 
 PKG = {"package": "turtlebot3_bringup", "launch_file": "robot.launch"}
 

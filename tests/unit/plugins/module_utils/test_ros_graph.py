@@ -12,10 +12,10 @@ from xmlrpc.server import SimpleXMLRPCServer
 
 import pytest
 
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils import _ros_process as proc
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros_command import TAG_NAME
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros_graph import Ros1Graph, ros1_master_problem
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros_lifecycle import node_belongs
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros import process as proc
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros.command import TAG_NAME
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros.graph import Ros1Graph, ros1_master_problem
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros.lifecycle import node_belongs
 
 
 def serve(functions):

@@ -6,7 +6,7 @@ import subprocess
 import sys
 import time
 
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils import _ros_process as proc
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros import process as proc
 
 
 def spawn(env=None):

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils import _ros_state
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros_state import (
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros import state as _ros_state
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros.state import (
     StateError,
     StateStore,
     read_json,

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils import _ros_process as proc
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros_command import TAG_NAME
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros_state import StateStore
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros_supervisor import (
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros import process as proc
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros.command import TAG_NAME
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros.state import StateStore
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros.supervisor import (
     SupervisorError,
     exit_description,
     spawn,

@@ -14,9 +14,9 @@ import textwrap
 
 import pytest
 
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils import _ros_allowlist
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils import _ros_process as proc
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros_state import StateError, StateStore
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros import allowlist as _ros_allowlist
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros import process as proc
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros.state import StateError, StateStore
 from ansible_collections.roverlab.clouddesktop.plugins.modules import ros_launch
 
 FAKE_ROS2 = textwrap.dedent(

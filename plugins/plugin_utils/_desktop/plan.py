@@ -9,7 +9,7 @@ Works only on data already read from the API (``live``: {kind: [objects]}), so i
 before the first change: a refusal (``conflicts``) stops the play with nothing changed.
 """
 
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils import _k8s_quantity as quantity
+from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._k8s import quantity as quantity
 
 USER_LABEL = "clouddesktop.roverlab.io/user"
 # The kinds removed with a desktop, in the order they go; the volume only goes when purging.

@@ -4,7 +4,7 @@ from fractions import Fraction
 
 import pytest
 
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils import _k8s_quantity as quantity
+from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._k8s import quantity as quantity
 
 
 @pytest.mark.parametrize(

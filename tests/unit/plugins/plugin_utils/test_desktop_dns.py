@@ -1,6 +1,6 @@
 """DNS records for desktops: only what differs is changed, removed desktops lose their records."""
 
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils import _desktop_dns as dns
+from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._desktop import dns as dns
 
 ALICE = {
     "name": "alice",

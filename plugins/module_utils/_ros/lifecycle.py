@@ -21,16 +21,16 @@ import signal
 import time
 import uuid
 
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils import _ros_command as cmd
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils import _ros_process as proc
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros_allowlist import Allowlist
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros_graph import (
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros import command as cmd
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros import process as proc
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros.allowlist import Allowlist
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros.graph import (
     Ros1Graph,
     ros1_master_problem,
     ros2_node_names,
 )
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros_state import StateError, StateStore, write_text
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros_supervisor import spawn
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros.state import StateError, StateStore, write_text
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros.supervisor import spawn
 
 DEFAULT_MASTER_URI = "http://localhost:11311"
 # with no node to wait for, a launch must at least survive this long (bad package, bad arguments)

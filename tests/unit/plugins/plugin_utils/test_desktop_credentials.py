@@ -3,7 +3,7 @@
 import base64
 import string
 
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils import _desktop_credentials as creds
+from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._desktop import credentials as creds
 
 
 def secret(user, namespace="clouddesktop-prod", **data):

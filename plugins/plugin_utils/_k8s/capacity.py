@@ -11,7 +11,7 @@ or Failed, whether it runs or is still Pending: a pending GPU pod will take the 
 Taints are not looked at: a GPU node tainted for other teams still shows its GPUs here.
 """
 
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils import _k8s_quantity as quantity
+from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._k8s import quantity as quantity
 
 _DONE_PHASES = ("Succeeded", "Failed")
 

@@ -29,9 +29,9 @@ import signal
 import subprocess
 import time
 
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils import _ros_process as proc
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros_command import TAG_NAME
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros_state import StateError
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros import process as proc
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros.command import TAG_NAME
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros.state import StateError
 
 PR_SET_NAME = 15
 PR_SET_CHILD_SUBREAPER = 36

@@ -13,7 +13,7 @@ rewritten name would give the user a different URL, volume and DNS record than t
 
 import re
 
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils import _k8s_quantity as quantity
+from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._k8s import quantity as quantity
 
 STATES = ("present", "absent", "restarted")
 # Object names are "<user>-clouddesktop-storage" (27 more characters would break the 63-character

@@ -1,6 +1,6 @@
 """Planning a reconcile from what was read: moves, removals, restarts, GPU needs and refusals."""
 
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils._desktop_plan import plan_desktops
+from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._desktop.plan import plan_desktops
 
 USER = "clouddesktop.roverlab.io/user"
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils import _desktop_spec as spec
+from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._desktop import spec as spec
 
 SETTINGS = {
     "namespaces": {"prod": "clouddesktop-prod", "dev": "clouddesktop-dev"},
