@@ -15,7 +15,7 @@ from ansible.errors import AnsibleFilterError
 from ansible.module_utils.six import string_types
 
 # v1.31.6+k3s1, v1.31.6-rc1+k3s1, v1.31.6 (a boundary without the k3s build suffix), 1.31.6
-_VERSION_RE = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)(?:-rc(\d+))?(?:\+k3s(\d+))?$")
+_VERSION_RE = re.compile(r"v?(\d+)\.(\d+)\.(\d+)(?:-rc(\d+))?(?:\+k3s(\d+))?")
 
 _OPERATORS = {
     "<": operator.lt,
@@ -50,7 +50,7 @@ NVIDIA_MODES = ("auto", "template", "none")
 def _parse(version):
     if not isinstance(version, string_types):
         raise AnsibleFilterError("a k3s version must be a string such as v1.31.6+k3s1, got %r" % (version,))
-    match = _VERSION_RE.match(version.strip())
+    match = _VERSION_RE.fullmatch(version.strip())
     if not match:
         raise AnsibleFilterError("%r is not a k3s version (expected the form v1.31.6+k3s1)" % (version,))
     major, minor, patch, rc, build = match.groups()
@@ -131,7 +131,7 @@ def k3s_sha256sums(text):
         if not line or line.startswith("#"):
             continue
         parts = line.split()
-        if len(parts) != 2 or not re.match(r"^[0-9a-fA-F]{64}$", parts[0]):
+        if len(parts) != 2 or not re.fullmatch(r"[0-9a-fA-F]{64}", parts[0]):
             raise AnsibleFilterError("line %d of the checksum file is not '<sha256>  <file>': %r" % (number, line))
         # sha256sum marks binary mode with a leading '*'
         sums[parts[1].lstrip("*")] = parts[0].lower()

@@ -18,12 +18,12 @@ def query_command(nvidia_smi):
     return [nvidia_smi, "--query-gpu=%s" % ",".join(QUERY_FIELDS), "--format=csv,noheader,nounits"]
 
 
-_BUS_ID = re.compile(r"^(?:([0-9a-fA-F]+):)?([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2})\.([0-7])$")
+_BUS_ID = re.compile(r"(?:([0-9a-fA-F]+):)?([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2})\.([0-7])")
 
 
 def normalize_bus_id(bus_id):
     """``0000:00:06.0`` for both sysfs's ``0000:00:06.0`` and nvidia-smi's ``00000000:00:06.0``."""
-    match = _BUS_ID.match(bus_id.strip())
+    match = _BUS_ID.fullmatch(bus_id.strip())
     if not match:
         return bus_id.strip().lower()
     domain, bus, device, function = match.groups()
@@ -32,7 +32,7 @@ def normalize_bus_id(bus_id):
 
 def _number(value):
     """An int from ``81559`` or ``81559 MiB``; None for ``[N/A]`` and other non-numbers."""
-    match = re.match(r"^\s*(\d+)(?:\s*MiB)?\s*$", value)
+    match = re.fullmatch(r"\s*(\d+)(?:\s*MiB)?\s*", value)
     return int(match.group(1)) if match else None
 
 

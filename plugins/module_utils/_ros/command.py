@@ -19,10 +19,11 @@ import re
 # The tag every process of a launch carries in its environment (orphans are found by it).
 TAG_NAME = "ROVERLAB_LAUNCH_ID"
 
-NAME_TOKEN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-PACKAGE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-LAUNCH_FILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*$")
-ROS_NODE_NAME = re.compile(r"^/?[A-Za-z~][A-Za-z0-9_/]*$")
+# Whole-string patterns: always used with fullmatch (a `$` would also match before a trailing newline).
+NAME_TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+PACKAGE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+LAUNCH_FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*")
+ROS_NODE_NAME = re.compile(r"/?[A-Za-z~][A-Za-z0-9_/]*")
 
 # Variables that decide which code runs: a caller who could set them could run anything under an
 # allowed package name. The robot's allowlist may release some of them explicitly (env_names).
@@ -196,7 +197,7 @@ def check_arguments(ros_version, arguments):
     """ARGUMENTS (dict) as [(name, text)] sorted by name; CommandError names the first bad one."""
     checked = []
     for name in sorted(arguments or {}):
-        if not NAME_TOKEN.match(name):
+        if not NAME_TOKEN.fullmatch(name):
             raise CommandError("argument name %r: use letters, digits and '_', not starting with a digit" % name)
         problem = ros1_name_problem(name) if ros_version == 1 else None
         if problem:
@@ -218,7 +219,7 @@ def check_env(env, what="env"):
     """ENV (dict) as {name: text}; names must be plain identifiers, values strings without NUL."""
     checked = {}
     for name in sorted(env or {}):
-        if not NAME_TOKEN.match(name):
+        if not NAME_TOKEN.fullmatch(name):
             raise CommandError("%s: %r is not a valid variable name" % (what, name))
         value = env[name]
         text = argument_text(name, value) if not isinstance(value, str) else value
@@ -235,9 +236,9 @@ def check_target(package, launch_file, path):
         return
     if not package or not launch_file:
         raise CommandError("give package and launch_file, or path")
-    if not PACKAGE_NAME.match(package):
+    if not PACKAGE_NAME.fullmatch(package):
         raise CommandError("package %r is not a valid ROS package name" % package)
-    if not LAUNCH_FILE_NAME.match(launch_file):
+    if not LAUNCH_FILE_NAME.fullmatch(launch_file):
         raise CommandError(
             "launch_file %r must be a file name inside the package (no '/', not starting with '-')" % launch_file
         )
@@ -247,7 +248,7 @@ def global_node_names(names):
     """Node names as the graph lists them (leading '/')."""
     result = []
     for name in names:
-        if not ROS_NODE_NAME.match(name):
+        if not ROS_NODE_NAME.fullmatch(name):
             raise CommandError("wait_for: %r is not a ROS node name" % name)
         result.append(name if name.startswith("/") else "/" + name)
     return result

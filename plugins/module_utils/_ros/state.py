@@ -27,7 +27,8 @@ import stat
 import time
 
 STATE_VERSION = 1
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+# a whole-string pattern: used with fullmatch (a `$` would also match before a trailing newline)
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 # colour and terminal-title sequences roslaunch writes even when its output is a file
 ANSI_SEQUENCE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)")
 TAIL_BYTES = 256 * 1024
@@ -92,7 +93,7 @@ class StateStore:
     """The files of launch NAME in STATE_DIR."""
 
     def __init__(self, state_dir, name):
-        if not NAME_PATTERN.match(name):
+        if not NAME_PATTERN.fullmatch(name):
             raise StateError(
                 "launch name %r: use 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit" % name
             )

@@ -11,12 +11,12 @@ when nothing changed, instead of one amazon.aws.route53 call per record.
 
 import re
 
-_IPV4_RE = re.compile(r"^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$")
+_IPV4_RE = re.compile(r"(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}")
 
 
 def record_type(address):
     """A for an IPv4 address, AAAA for an IPv6 one, CNAME for a host name."""
-    if _IPV4_RE.match(address):
+    if _IPV4_RE.fullmatch(address):
         return "A"
     if ":" in address:
         return "AAAA"

@@ -38,10 +38,10 @@ USER_KEYS = frozenset(
     ]
 )
 # RFC 1123 label that also starts with a letter (RFC 1035), as Service names need.
-_DNS_LABEL_RE = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
-_DNS_NAME_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$")
-_IMAGE_RE = re.compile(r"^[a-z0-9]([-a-z0-9._/:]*[a-z0-9])?(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$")
-_TAG_RE = re.compile(r"^[\w][\w.-]{0,127}$")
+_DNS_LABEL_RE = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
+_DNS_NAME_RE = re.compile(r"(?=.{1,253}\Z)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*")
+_IMAGE_RE = re.compile(r"[a-z0-9]([-a-z0-9._/:]*[a-z0-9])?(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?")
+_TAG_RE = re.compile(r"[\w][\w.-]{0,127}")
 HOST_KEYS = ("vnc", "code")
 
 
@@ -61,7 +61,7 @@ def dns_label_problem(name, max_length=63):
         return "%r is not a name (a non-empty string is needed)" % (name,)
     if len(name) > max_length:
         return "%r is %d characters long; at most %d are allowed" % (name, len(name), max_length)
-    if not _DNS_LABEL_RE.match(name):
+    if not _DNS_LABEL_RE.fullmatch(name):
         return (
             "%r is not a DNS label: use lowercase letters, digits and '-', start with a letter and end with a "
             "letter or digit (for example %r)" % (name, _suggest_label(name))
@@ -71,7 +71,7 @@ def dns_label_problem(name, max_length=63):
 
 def dns_name_problem(name):
     """Why ``name`` is not a DNS name made of labels, or None when it is."""
-    if not isinstance(name, str) or not _DNS_NAME_RE.match(name):
+    if not isinstance(name, str) or not _DNS_NAME_RE.fullmatch(name):
         return "%r is not a DNS name (lowercase labels of letters, digits and '-', joined by dots)" % (name,)
     return None
 
@@ -245,7 +245,7 @@ def _normalize_one(entry, settings):
 
 def _gpu_count(value):
     """GPUs as an int; extra vars (-e gpu=1) arrive as text."""
-    if isinstance(value, str) and re.match(r"^\s*[+-]?\d+\s*$", value):
+    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+\s*", value):
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         return 0, "gpu %r must be a whole number of GPUs (0, 1, 2, ...)" % (value,)
@@ -276,7 +276,7 @@ def _image(entry, settings, gpu):
         image = entry["image"]
         if "image_tag" in entry:
             problems.append("give either image (a full reference) or image_tag, not both")
-        if not isinstance(image, str) or not _IMAGE_RE.match(image):
+        if not isinstance(image, str) or not _IMAGE_RE.fullmatch(image):
             return None, [*problems, "image %r is not an image reference such as cosi119/tb3-ros:v2.1.1" % (image,)]
         if gpu > 0 and not _is_cuda_image(image, settings):
             problems.append(
@@ -285,7 +285,7 @@ def _image(entry, settings, gpu):
             )
         return image, problems
     tag = entry.get("image_tag", settings.get("image_tag"))
-    if not isinstance(tag, str) or not _TAG_RE.match(tag):
+    if not isinstance(tag, str) or not _TAG_RE.fullmatch(tag):
         return None, ["image_tag %r is not an image tag" % (tag,)]
     if gpu > 0 and not tag.endswith(suffix):
         tag += suffix

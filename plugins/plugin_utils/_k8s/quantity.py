@@ -27,7 +27,7 @@ DECIMAL_SI = "DecimalSI"
 DECIMAL_EXPONENT = "DecimalExponent"
 
 _NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)"
-_QUANTITY_RE = re.compile(r"^(?P<number>%s)(?P<suffix>(?:[eE][+-]?\d+)|[A-Za-z]*)$" % _NUMBER)
+_QUANTITY_RE = re.compile(r"(?P<number>%s)(?P<suffix>(?:[eE][+-]?\d+)|[A-Za-z]*)" % _NUMBER)
 _NANO = Fraction(1, 10**9)
 
 
@@ -54,7 +54,7 @@ def parse_format(value):
         text = value.strip()
     else:
         raise QuantityError("%r is not a quantity" % (value,))
-    match = _QUANTITY_RE.match(text)
+    match = _QUANTITY_RE.fullmatch(text)
     if not match:
         raise QuantityError("%r is not a quantity (examples: 500m, 2, 1.5, 512Mi, 30Gi)" % (value,))
     number = Fraction(match.group("number"))
@@ -63,7 +63,7 @@ def parse_format(value):
         amount, fmt = number * (1024 ** BINARY_SUFFIXES[suffix]), BINARY_SI
     elif suffix in DECIMAL_SUFFIXES:
         amount, fmt = number * Fraction(10) ** DECIMAL_SUFFIXES[suffix], DECIMAL_SI
-    elif suffix[:1] in ("e", "E") and re.match(r"^[eE][+-]?\d+$", suffix):
+    elif suffix[:1] in ("e", "E") and re.fullmatch(r"[eE][+-]?\d+", suffix):
         amount, fmt = number * Fraction(10) ** int(suffix[1:]), DECIMAL_EXPONENT
     else:
         raise QuantityError("%r has an unknown suffix %r (known: %s)" % (value, suffix, _known_suffixes()))

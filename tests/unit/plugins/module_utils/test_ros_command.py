@@ -98,6 +98,20 @@ def test_targets_are_checked_before_anything_runs():
             cmd.check_target(package, launch_file, path)
 
 
+def test_a_trailing_newline_passes_no_name_check():
+    """`$` also matches before a final newline: every name check must cover the whole string."""
+    with pytest.raises(cmd.CommandError, match="argument name"):
+        cmd.check_arguments(1, {"rate\n": "5"})
+    with pytest.raises(cmd.CommandError, match="not a valid variable name"):
+        cmd.check_env({"TURTLEBOT3_MODEL\n": "burger"})
+    with pytest.raises(cmd.CommandError, match="not a valid ROS package name"):
+        cmd.check_target("turtlebot3_bringup\n", "robot.launch", None)
+    with pytest.raises(cmd.CommandError, match="file name inside the package"):
+        cmd.check_target("turtlebot3_bringup", "robot.launch\n", None)
+    with pytest.raises(cmd.CommandError, match="not a ROS node name"):
+        cmd.global_node_names(["/talker\n"])
+
+
 def test_ros1_network_variables():
     env = cmd.network_env(1, master_uri="http://10.0.0.5:11311", ros_ip="10.0.0.5", domain_id=3)
     assert env == {"ROS_MASTER_URI": "http://10.0.0.5:11311", "ROS_IP": "10.0.0.5"}

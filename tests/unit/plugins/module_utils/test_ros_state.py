@@ -18,7 +18,7 @@ from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros.state i
 
 
 def test_names_are_restricted():
-    for bad in ("", "../x", "a/b", "-x", ".hidden", "x" * 65, "a b"):
+    for bad in ("", "../x", "a/b", "-x", ".hidden", "x" * 65, "a b", "talker\n"):
         with pytest.raises(StateError, match="launch name"):
             StateStore("/tmp", bad)
     StateStore("/tmp", "bringup_1.v2-test")
