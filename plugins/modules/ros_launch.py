@@ -151,6 +151,7 @@ options:
     description:
       - Seconds to wait for O(wait_for) after a start (and for another call's lock). A launch whose nodes are
         not up in time is stopped again and the task fails with the end of its log.
+      - More than 0, like every duration of this module.
     type: float
     default: 30
   stop_timeout:
@@ -169,15 +170,15 @@ options:
     choices: [never, on-failure]
     default: never
   restart_limit:
-    description: Most restarts within O(restart_window) seconds.
+    description: Most restarts within O(restart_window) seconds; not negative.
     type: int
     default: 5
   restart_window:
-    description: Seconds over which O(restart_limit) counts restarts.
+    description: Seconds over which O(restart_limit) counts restarts; more than 0.
     type: float
     default: 300
   restart_delay:
-    description: Seconds between the end of a failed launch and its restart.
+    description: Seconds between the end of a failed launch and its restart; more than 0.
     type: float
     default: 2
   log_lines:
@@ -283,7 +284,9 @@ pid:
   type: int
   sample: 48211
 pids:
-  description: PIDs of every process of the launch (all carry its tag), the launch process and nodes included.
+  description:
+    - PIDs of every process of the launch (all carry its tag), the launch process and nodes included.
+    - For an V(exited) launch, the processes it left behind that still run (a stop ends them).
   returned: always
   type: list
   elements: int
@@ -416,6 +419,8 @@ clock_skew:
       sample: 0.004
 """
 
+import math
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros.allowlist import AllowlistError
@@ -458,6 +463,27 @@ def argument_spec():
     }
 
 
+# options that must be more than zero, and options that must not be negative (all must be finite)
+POSITIVE_OPTIONS = ("timeout", "stop_timeout", "restart_delay", "restart_window")
+NOT_NEGATIVE_OPTIONS = ("restart_limit", "log_lines", "max_clock_skew")
+
+
+def number_problems(params):
+    """Why numeric options cannot be used as given ([] when they can)."""
+    problems = []
+    for name in POSITIVE_OPTIONS + NOT_NEGATIVE_OPTIONS:
+        value = params.get(name)
+        if value is None:
+            continue
+        if not math.isfinite(value):
+            problems.append("%s must be a finite number, not %s" % (name, value))
+        elif name in POSITIVE_OPTIONS and value <= 0:
+            problems.append("%s must be more than 0 seconds, not %s" % (name, value))
+        elif value < 0:
+            problems.append("%s must not be negative, not %s" % (name, value))
+    return problems
+
+
 def main():
     module = AnsibleModule(
         argument_spec=argument_spec(),
@@ -470,6 +496,9 @@ def main():
         supports_check_mode=True,
     )
     state = module.params["state"]
+    problems = number_problems(module.params)
+    if problems:
+        module.fail_json(msg="; ".join(problems))
     try:
         launcher = Launcher(module.params, module.run_command, check_mode=module.check_mode, warn=module.warn)
         if state == "status":

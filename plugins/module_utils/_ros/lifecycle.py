@@ -165,6 +165,8 @@ class Launcher:
                 result["started_at"] = launch.get("started_at")
             supervisor = request.get("supervisor") or {}
             result["supervisor_pid"] = supervisor.get("pid")
+        if phase != "stale":
+            # an exited launch may have left tagged processes behind (the supervisor was killed, or is ending them)
             result["pids"] = [pid for pid, _s in proc.tagged(cmd.TAG_NAME, request["tag"])]
         if run:
             result["restarts"] = run.get("restarts", 0)
@@ -510,7 +512,12 @@ class Launcher:
             phase == "exited" and (self._supervisor_alive(request) or bool(proc.tagged(cmd.TAG_NAME, request["tag"])))
         )
         result = self.describe(phase, request, run)
-        result.update(changed=would, diff={"before": self._diff_side(phase, request), "after": {"state": "stopped"}})
+        # the state a stop would leave, as a start in check mode reports the state it would leave
+        result.update(
+            changed=would,
+            state="stopped",
+            diff={"before": self._diff_side(phase, request), "after": {"state": "stopped"}},
+        )
         return result
 
     def _stop_locked(self, request):

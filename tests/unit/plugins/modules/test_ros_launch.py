@@ -284,3 +284,52 @@ def test_a_stop_works_when_the_stop_request_cannot_be_written(robot, run_module,
         "ROVERLAB_LAUNCH_ID", tag
     )
     assert not proc.read_stat(started["supervisor_pid"])
+
+
+@pytest.mark.parametrize("option", ["timeout", "stop_timeout", "restart_delay", "restart_window"])
+@pytest.mark.parametrize("value", [0, -1, float("nan")])
+def test_durations_must_be_more_than_zero(robot, run_module, option, value):
+    path, base = robot
+    result = run_module(ros_launch.main, dict(base, **{option: value}))
+    assert result["failed"] is True and option in result["msg"], result
+    assert not (path / "state").exists()
+    stop = run_module(ros_launch.main, dict(base, state="stopped", **{option: value}))
+    assert stop["failed"] is True and option in stop["msg"]
+
+
+def test_an_exited_launch_lists_the_processes_it_left_behind(robot, run_module):
+    path, base = robot
+    # a child that outlives the launch when both the launch and its supervisor are SIGKILLed
+    ros2 = path / "bin" / "ros2"
+    ros2.write_text(
+        FAKE_ROS2.replace('touch "$FAKE_ROS2_DIR/up"', "sleep 60 &\n        echo $! > \"$FAKE_ROS2_DIR/child\"\n"
+                          '        touch "$FAKE_ROS2_DIR/up"')
+    )  # fmt: skip
+    started = run_module(ros_launch.main, base)
+    assert started["state"] == "running", started
+    child = int((path / "child").read_text())
+    try:
+        os.kill(started["supervisor_pid"], 9)
+        os.kill(started["pid"], 9)
+        proc.reap_children()
+        status = run_module(ros_launch.main, dict(base, state="status"))
+        assert status["state"] == "exited", status
+        assert status["pids"] == [child], "a tagged process still runs: status must list it"
+        stopped = run_module(ros_launch.main, dict(base, state="stopped"))
+        assert stopped["changed"] is True and stopped["previous"]["killed"] == [child]
+    finally:
+        run_module(ros_launch.main, dict(base, state="stopped"))
+        proc.reap_children()
+
+
+def test_check_mode_stop_reports_the_state_it_would_leave(robot, run_module):
+    _path, base = robot
+    started = run_module(ros_launch.main, base)
+    assert started["state"] == "running", started
+    try:
+        checked = run_module(ros_launch.main, dict(base, state="stopped", _ansible_check_mode=True))
+        assert checked["changed"] is True and checked["state"] == "stopped", checked
+        status = run_module(ros_launch.main, dict(base, state="status"))
+        assert status["state"] == "running" and status["pid"] == started["pid"]
+    finally:
+        run_module(ros_launch.main, dict(base, state="stopped"))
