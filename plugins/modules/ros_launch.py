@@ -500,7 +500,8 @@ def main():
     if problems:
         module.fail_json(msg="; ".join(problems))
     try:
-        launcher = Launcher(module.params, module.run_command, check_mode=module.check_mode, warn=module.warn)
+        # helper commands run through run.run, not module.run_command: no $VAR or ~ expansion, no env on argv
+        launcher = Launcher(module.params, check_mode=module.check_mode, warn=module.warn)
         if state == "status":
             result = launcher.status()
         elif state == "stopped":

@@ -325,11 +325,13 @@ def clean_shell_env(home, user):
     return {"PATH": CLEAN_PATH, "HOME": home, "USER": user, "LOGNAME": user, "LANG": "C.UTF-8"}
 
 
-def source_command(setup_files, home, user):
-    """argv that sources SETUP_FILES in a clean bash (no profile, no rc) and prints the result with env -0."""
-    clean = ["%s=%s" % item for item in sorted(clean_shell_env(home, user).items())]
-    shell = ["bash", "--noprofile", "--norc", "-c", SOURCE_SCRIPT, "roverlab-ros-env"]
-    return ["env", "-i", *clean, *shell, *setup_files]
+def source_command(setup_files):
+    """argv that sources SETUP_FILES in bash without profile or rc file and prints the result with env -0.
+
+    Run it with clean_shell_env() as its whole environment. The script text is fixed: the file names are its
+    positional parameters, and nothing in it comes from the caller's environment.
+    """
+    return ["bash", "--noprofile", "--norc", "-c", SOURCE_SCRIPT, "roverlab-ros-env", *setup_files]
 
 
 def parse_env0(output):

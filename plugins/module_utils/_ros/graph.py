@@ -95,10 +95,13 @@ class Ros1Graph:
         return up, missing
 
 
-def ros2_node_names(run_command, env):
-    """Node names from `ros2 node list` run with exactly ENV, or None when the command fails."""
-    argv = ["env", "-i"] + ["%s=%s" % item for item in sorted(env.items())] + ["ros2", "node", "list"]
-    rc, out, _err = run_command(argv)
+def ros2_node_names(run, env, timeout=10.0):
+    """Node names from `ros2 node list` run with exactly ENV, or None when the command fails.
+
+    RUN(argv, env, timeout) -> (rc, out, err): the environment travels as the process's environment, not on
+    its command line.
+    """
+    rc, out, _err = run(["ros2", "node", "list"], env, timeout=timeout)
     if rc != 0:
         return None
     return {line.strip() for line in out.splitlines() if line.strip().startswith("/")}

@@ -23,6 +23,7 @@ import uuid
 
 from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros import command as cmd
 from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros import process as proc
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros import run as _run
 from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros.allowlist import Allowlist
 from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros.graph import (
     Ros1Graph,
@@ -74,11 +75,15 @@ def expand_home(path):
 
 
 class Launcher:
-    """One module call. PARAMS: the module's options; RUN_COMMAND: AnsibleModule.run_command."""
+    """One module call. PARAMS: the module's options.
 
-    def __init__(self, params, run_command, check_mode=False, warn=None):
+    RUN(argv, env, timeout) runs helper commands (sourcing, roslaunch --nodes, ros2 node list) with exactly
+    that environment and no expansion (run.run); tests may pass another.
+    """
+
+    def __init__(self, params, check_mode=False, warn=None, run=_run.run):
         self.p = params
-        self.run_command = run_command
+        self.run = run
         self.check_mode = check_mode
         self.warn = warn or (lambda _msg: None)
         self.store = StateStore(expand_home(params["state_dir"]), params["name"])
@@ -346,8 +351,8 @@ class Launcher:
 
     def _source(self, setup_files):
         """The environment after sourcing SETUP_FILES in a clean bash (nothing from the SSH session)."""
-        argv = cmd.source_command(setup_files, self.home, self.user)
-        rc, out, err = self.run_command(argv)
+        argv = cmd.source_command(setup_files)
+        rc, out, err = self.run(argv, cmd.clean_shell_env(self.home, self.user), timeout=self.p["timeout"])
         if rc != 0:
             raise LaunchFailed("sourcing the setup files failed: %s" % err.strip(), rc=rc, stderr=err, command=argv)
         return cmd.parse_env0(out)
@@ -373,10 +378,10 @@ class Launcher:
         if plan["ros_version"] == 2:
             request["graph_env"] = plan["public_env"]
         store.save_request(request)
-        env = dict(plan["public_env"], **plan["secret_env"])
-        env[cmd.TAG_NAME] = tag
+        query_env = dict(plan["public_env"], **plan["secret_env"])
         if plan["secret_env"] and plan["ros_version"] == 1:
-            env["ROS_PYTHON_LOG_CONFIG_FILE"] = self._write_ros1_log_config()
+            query_env["ROS_PYTHON_LOG_CONFIG_FILE"] = self._write_ros1_log_config()
+        env = dict(query_env, **{cmd.TAG_NAME: tag})
         policy = {
             "restart": self.p["restart_policy"],
             "restart_limit": self.p["restart_limit"],
@@ -397,7 +402,7 @@ class Launcher:
         try:
             store.save_request(request)
             if request["expected_nodes"] is None and plan["ros_version"] == 1:
-                request["expected_nodes"] = self._ros1_launch_nodes(plan)
+                request["expected_nodes"] = self._ros1_launch_nodes(plan, query_env)
                 store.save_request(request)
         except StateError as exc:
             # a launch this module cannot find again must not run (a full disk, typically)
@@ -417,11 +422,14 @@ class Launcher:
         write_text(path, cmd.ROS1_LOG_CONFIG)
         return path
 
-    def _ros1_launch_nodes(self, plan):
-        """The nodes the launch file starts (roslaunch --nodes), resolved while the launch comes up."""
-        argv = ["env", "-i"] + ["%s=%s" % kv for kv in sorted(plan["public_env"].items())]
-        argv += cmd.ros1_nodes_argv(plan["target"], plan["arguments"])
-        rc, out, err = self.run_command(argv)
+    def _ros1_launch_nodes(self, plan, env):
+        """The nodes the launch file starts (roslaunch --nodes), resolved while the launch comes up.
+
+        It sees what the launch sees: the same arguments, byte for byte, and the launch's environment (ENV, without
+        the tag: it is not a process of the launch), which travels as its environment, never on its command line.
+        """
+        argv = cmd.ros1_nodes_argv(plan["target"], plan["arguments"])
+        rc, out, err = self.run(argv, env, timeout=self.p["timeout"])
         if rc != 0:
             self.warn("roslaunch --nodes failed (%s); not waiting for nodes" % (err.strip() or rc))
             return []
@@ -438,7 +446,7 @@ class Launcher:
         if request["ros_version"] == 1:
             graph = graph or self._ros1_graph(request)
             return graph.nodes_up(names)
-        listed = ros2_node_names(self.run_command, request.get("graph_env") or {}) or set()
+        listed = ros2_node_names(self.run, request.get("graph_env") or {}) or set()
         return [n for n in names if n in listed], [n for n in names if n not in listed]
 
     def _wait_ready(self, request, deadline, rollback):

@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -311,12 +312,13 @@ def test_an_exited_launch_lists_the_processes_it_left_behind(robot, run_module):
     try:
         os.kill(started["supervisor_pid"], 9)
         os.kill(started["pid"], 9)
-        proc.reap_children()
+        assert proc.wait_until(lambda: proc.read_stat(started["pid"]) is None, 5)
         status = run_module(ros_launch.main, dict(base, state="status"))
         assert status["state"] == "exited", status
-        assert status["pids"] == [child], "a tagged process still runs: status must list it"
+        # (the fake's loop may have left a `sleep 0.05` behind too, for a moment)
+        assert child in status["pids"], "a tagged process still runs: status must list it"
         stopped = run_module(ros_launch.main, dict(base, state="stopped"))
-        assert stopped["changed"] is True and stopped["previous"]["killed"] == [child]
+        assert stopped["changed"] is True and child in stopped["previous"]["killed"]
     finally:
         run_module(ros_launch.main, dict(base, state="stopped"))
         proc.reap_children()
@@ -331,5 +333,72 @@ def test_check_mode_stop_reports_the_state_it_would_leave(robot, run_module):
         assert checked["changed"] is True and checked["state"] == "stopped", checked
         status = run_module(ros_launch.main, dict(base, state="status"))
         assert status["state"] == "running" and status["pid"] == started["pid"]
+    finally:
+        run_module(ros_launch.main, dict(base, state="stopped"))
+
+
+FAKE_ROSLAUNCH = textwrap.dedent(
+    """\
+    #!/bin/sh
+    # STAND-IN for roslaunch (ROS 1): --nodes records its arguments and lists no node; a launch records its
+    # arguments and runs until interrupted
+    if [ "$1" = --nodes ]; then
+      shift
+      printf '%s\\n' "$@" > "$FAKE_ROS_DIR/nodes-args"
+      exit 0
+    fi
+    printf '%s\\n' "$@" > "$FAKE_ROS_DIR/launch-args"
+    trap 'exit 0' INT TERM
+    while :; do sleep 0.05; done
+    """
+)
+
+
+def test_no_value_is_expanded_run_as_shell_or_put_on_a_command_line(robot, run_module, monkeypatch):
+    """A play's `environment:` reaches the module's own environment; none of it may run or leak into argv."""
+    path, base = robot
+    canary = path / "pwned"
+    (path / "bin" / "roslaunch").write_text(FAKE_ROSLAUNCH)
+    (path / "bin" / "roslaunch").chmod(0o755)
+    setup = path / "setup.bash"
+    setup.write_text("export ROS_VERSION=1 ROS_DISTRO=noetic\nexport PATH=%s:$PATH\n" % (path / "bin"))
+    allowlist = json.loads(Path(base["allowlist"]).read_text())
+    allowlist["launches"].append({"package": "demo", "launch_file": "talker.launch", "ros_version": 1})
+    allowlist["env_names"] = ["FAKE_ROS_DIR", "ROBOT_LABEL", "FAKE_ROS2_DIR", "TOKEN"]
+    Path(base["allowlist"]).write_text(json.dumps(allowlist))
+    # what `environment:` on a play, block or task puts into the module's environment
+    monkeypatch.setenv("f", '"; touch %s; : "' % canary)
+    monkeypatch.setenv("HOME", str(path / "home"))
+    value = "$HOME ~ ~root ${f} $f `touch %s` it's" % canary
+    label, secret = "label-value-%d" % os.getpid(), "secret-value-%d" % os.getpid()
+    calls = []
+    real_init = subprocess.Popen.__init__
+
+    def recording_init(self, args, *more, **kwargs):
+        calls.append([str(a) for a in args] if isinstance(args, (list, tuple)) else [str(args)])
+        real_init(self, args, *more, **kwargs)
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", recording_init)
+    args = dict(
+        base,
+        package="demo",
+        launch_file="talker.launch",
+        arguments={"prefix": value},
+        env={"FAKE_ROS_DIR": str(path), "ROBOT_LABEL": label},
+        secret_env={"TOKEN": secret},
+    )
+    args.pop("wait_for")  # ROS 1 then asks roslaunch --nodes which nodes to wait for
+    result = run_module(ros_launch.main, args)
+    try:
+        assert not canary.exists(), "a value from the environment ran as shell code"
+        assert result.get("failed") is not True, result
+        assert "prefix:=%s" % value in result["command"]
+        launch_args = (path / "launch-args").read_text().splitlines()
+        nodes_args = (path / "nodes-args").read_text().splitlines()
+        assert launch_args[-1] == nodes_args[-1] == "prefix:=%s" % value, "both must see the value byte for byte"
+        assert nodes_args == launch_args[launch_args.index("demo") :]
+        assert calls, "the module ran no helper command"
+        for argv in calls:
+            assert not any(label in a or secret in a for a in argv), argv
     finally:
         run_module(ros_launch.main, dict(base, state="stopped"))
