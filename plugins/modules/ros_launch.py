@@ -78,15 +78,19 @@ options:
   env:
     description:
       - Environment variables for the launch, set after sourcing O(setup_files).
-      - Variables that decide which code runs (E(PATH), E(LD_*), E(PYTHON*), E(ROS_PACKAGE_PATH),
-        E(AMENT_PREFIX_PATH), E(ROS_PYTHON_LOG_CONFIG_FILE), ...) are refused unless the robot's allowlist names
-        them in C(env_names).
+      - Only these names may be set (the rule fails closed) - the ROS network variables E(ROS_MASTER_URI),
+        E(ROS_IP), E(ROS_HOSTNAME), E(ROS_NAMESPACE), E(ROS_DOMAIN_ID), E(ROS_LOCALHOST_ONLY),
+        E(ROS_AUTOMATIC_DISCOVERY_RANGE), E(ROS_STATIC_PEERS) and E(ROS_DISCOVERY_SERVER), and the names the robot's
+        allowlist lists in C(env_names) (exact names, or shell-style patterns such as V(TURTLEBOT3_*)).
+      - A pattern never allows a variable of the families that decide which code runs (E(LD_*), E(PYTHON*),
+        E(OPENSSL_*), E(ROS_*) such as E(ROS_PACKAGE_PATH) or E(ROS_PYTHON_LOG_CONFIG_FILE), E(ROSCONSOLE_*),
+        E(AMENT_*), anything with E(PATH) in its name, ...); only its exact name in C(env_names) does.
     type: dict
     default: {}
   secret_env:
     description:
-      - Like O(env), for values that must not be shown. They never appear in results, logs or the state
-        file (only a keyed digest is kept, to notice a change).
+      - Like O(env) (the same names may be set), for values that must not be shown. They never appear in results,
+        logs or the state file (only a keyed digest is kept, to notice a change).
     type: dict
     default: {}
   setup_files:

@@ -20,6 +20,8 @@ DEMO_ALLOWLIST = [
     {"package": "roverlab_demo", "launch_file": "talker.launch"},
     {"package": "roverlab_demo", "launch_file": "stubborn.launch"},
 ]
+# Variables a task may set through ros_launch's env on the stand-in robots (the tests' token, for example)
+DEMO_ENV_NAMES = ["ROBOT_*"]
 
 
 @dataclass
@@ -271,6 +273,7 @@ class RobotLab:
             ros_robot_env_file=robot.path("etc", "ros_env.sh"),
             ros_robot_allowlist_path=robot.path("etc", "allowlist.json"),
             ros_robot_allowlist=DEMO_ALLOWLIST,
+            ros_robot_allowed_env_names=DEMO_ENV_NAMES,
             ros_robot_env={
                 "ROS_MASTER_URI": robot.master_uri,
                 "ROS_IP": robot.address,

@@ -1,7 +1,7 @@
 # Copyright (c) 2026, Rover Lab infrastructure team
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The robot's allowlist: which launches, setup files and protected variables a caller may use.
+"""The robot's allowlist: which launches, setup files and environment variables a caller may use.
 
 PRIVATE to the roverlab.clouddesktop collection: not a public API, it may change without notice.
 
@@ -10,7 +10,10 @@ The file is JSON, written by the ros_robot role (ros_robot_allowlist), for examp
     {"launches": [{"package": "turtlebot3_bringup", "launch_file": "*.launch"},
                   {"path": "/opt/lab/launch/*.launch", "ros_version": 1}],
      "setup_files": ["/opt/ros/noetic/setup.bash", "/etc/roverlab/ros_launch/env.sh"],
-     "env_names": ["TURTLEBOT3_MODEL"]}
+     "env_names": ["TURTLEBOT3_MODEL", "ROBOT_*"]}
+
+env_names decides which variables a caller may set besides the ROS network variables (see allows_env_name):
+exact names, or patterns that never match a name of the families that decide which code runs.
 
 Patterns are shell-style and case-sensitive: as in a shell, `*`, `?` and `[...]` never match a '/', so
 `/opt/lab/*.launch` allows no file in a subdirectory. Paths are compared after resolving symlinks and '..'.
@@ -23,6 +26,12 @@ import fnmatch
 import json
 import os
 import stat
+
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros.command import (
+    FREE_ENV_NAMES,
+    TAG_NAME,
+    decides_code,
+)
 
 
 class AllowlistError(Exception):
@@ -91,7 +100,10 @@ class Allowlist:
                 raise AllowlistError(
                     "allowlist %s: each launch needs package and launch_file, or path: %r" % (path, entry)
                 )
-        return cls(path, launches, list(data.get("setup_files") or []), list(data.get("env_names") or []))
+        env_names = data.get("env_names") or []
+        if not isinstance(env_names, list) or not all(isinstance(n, str) and n for n in env_names):
+            raise AllowlistError("allowlist %s: env_names must be a list of names or patterns" % path)
+        return cls(path, launches, list(data.get("setup_files") or []), env_names)
 
     def allows_launch(self, ros_version, package=None, launch_file=None, path=None):
         real = os.path.realpath(path) if path else None
@@ -122,9 +134,35 @@ class Allowlist:
         if not any(_glob_match(real, pattern) for pattern in self.setup_files):
             raise AllowlistError("the robot's allowlist (%s) does not allow sourcing %s" % (self.path, real))
 
+    def allows_env_name(self, name):
+        """May a caller set the variable NAME (env, secret_env)? The rule fails closed:
+
+        - the tag never;
+        - the ROS network variables (FREE_ENV_NAMES) always;
+        - a name the allowlist's env_names spells out;
+        - a name one of its patterns (shell-style) matches, unless the name is of a family that decides which
+          code runs (LD_*, PYTHON*, OPENSSL_*, ROS_*, *PATH*, ...: those need their exact name);
+        - nothing else.
+        """
+        if name == TAG_NAME:
+            return False
+        if name in FREE_ENV_NAMES or name in self.env_names:
+            return True
+        patterns = [p for p in self.env_names if any(c in p for c in "*?[")]
+        return not decides_code(name) and any(fnmatch.fnmatchcase(name, p) for p in patterns)
+
     def check_env_name(self, name):
-        if name not in self.env_names:
+        if self.allows_env_name(name):
+            return
+        if name == TAG_NAME:
+            raise AllowlistError("%s is the tag ros_launch gives every process of a launch; it cannot be set" % name)
+        if decides_code(name):
             raise AllowlistError(
-                "%s decides which code runs, so only the robot's allowlist (%s, env_names) can allow setting it"
-                % (name, self.path)
+                "%s decides which code runs, so only its exact name in the robot's allowlist (%s, env_names) can "
+                "allow setting it" % (name, self.path)
             )
+        raise AllowlistError(
+            "%s is not a variable a launch may set: the robot's allowlist (%s, env_names) does not name it. A launch "
+            "may set the ROS network variables (%s) and what the allowlist names"
+            % (name, self.path, ", ".join(sorted(FREE_ENV_NAMES)))
+        )

@@ -10,6 +10,7 @@ by a shell. What remains is what the launch tools themselves do with a value: ro
 or rewrites some values without a word (see ros1_value_problem), so those are refused instead.
 """
 
+import fnmatch
 import hashlib
 import hmac
 import json
@@ -25,39 +26,73 @@ PACKAGE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 LAUNCH_FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*")
 ROS_NODE_NAME = re.compile(r"/?[A-Za-z~][A-Za-z0-9_/]*")
 
-# Variables that decide which code runs: a caller who could set them could run anything under an
-# allowed package name. The robot's allowlist may release some of them explicitly (env_names).
-PROTECTED_ENV_NAMES = frozenset(
+# Which variables a caller may set (env, secret_env) fails closed: only these, whose values name an address,
+# a number or a ROS namespace and select no code, and what the robot's allowlist names (env_names).
+FREE_ENV_NAMES = frozenset(
     (
-        "PATH",
-        "HOME",
-        "SHELL",
-        "BASH_ENV",
-        "ENV",
-        "IFS",
-        "SHELLOPTS",
-        "BASHOPTS",
-        "PS4",
-        "GCONV_PATH",
-        "ROS_PACKAGE_PATH",
-        "ROS_ROOT",
-        "ROS_ETC_DIR",
-        "ROS_LOG_DIR",
-        "ROSLAUNCH_SSH_UNKNOWN",
-        "AMENT_PREFIX_PATH",
-        "CMAKE_PREFIX_PATH",
-        "COLCON_PREFIX_PATH",
-        "PERL5LIB",
-        "PERL5OPT",
-        "RUBYLIB",
-        "RUBYOPT",
-        "NODE_OPTIONS",
-        # rosgraph hands this file to logging.config.fileConfig (eval of its handler args) or dictConfig
-        "ROS_PYTHON_LOG_CONFIG_FILE",
-        TAG_NAME,
+        "ROS_MASTER_URI",
+        "ROS_IP",
+        "ROS_HOSTNAME",
+        "ROS_NAMESPACE",
+        "ROS_DOMAIN_ID",
+        "ROS_LOCALHOST_ONLY",
+        "ROS_AUTOMATIC_DISCOVERY_RANGE",
+        "ROS_STATIC_PEERS",
+        "ROS_DISCOVERY_SERVER",
     )
 )
-PROTECTED_ENV_PREFIXES = ("LD_", "PYTHON", "DYLD_", "BASH_FUNC_")
+# Families of names that decide which code runs, or how: the loader (LD_*), interpreters (PYTHON*, PERL5*, ...),
+# OpenSSL's configuration and engine modules (OPENSSL_*), ROS's own configuration (ROS_*: ROS_PACKAGE_PATH,
+# ROS_PYTHON_LOG_CONFIG_FILE, whose logging configuration is evaluated as Python; ROSCONSOLE_CONFIG_FILE, ...),
+# search paths of every kind (*PATH*), plugin and preload lists. They never match an allowlist *pattern*; only an
+# allowlist entry that spells the exact name releases one. The rule above already refuses them (it fails closed):
+# this list only keeps a broad pattern such as TURTLEBOT3_* from releasing more than it meant to.
+CODE_ENV_PATTERNS = (
+    "LD_*",
+    "DYLD_*",
+    "GCONV_*",
+    "GLIBC_*",
+    "MALLOC_*",
+    "PYTHON*",
+    "PERL*",
+    "RUBY*",
+    "NODE_*",
+    "JAVA_*",
+    "_JAVA_*",
+    "LUA_*",
+    "TCL*",
+    "OPENSSL_*",
+    "SSL_*",
+    "ROS*",
+    "AMENT_*",
+    "CMAKE_*",
+    "COLCON_*",
+    "CATKIN_*",
+    "RMW_*",
+    "RCUTILS_*",
+    "RCL_*",
+    "FASTRTPS_*",
+    "FASTDDS_*",
+    "CYCLONEDDS_*",
+    "GAZEBO_*",
+    "GZ_*",
+    "IGN_*",
+    "QT_*",
+    "*PATH*",
+    "*PLUGIN*",
+    "*PRELOAD*",
+    "*LIBRARY*",
+    "*CONFIG*",
+    "*_OPTIONS",
+    "*_OPTS",
+    "HOME",
+    "SHELL*",
+    "BASH*",
+    "ENV",
+    "IFS",
+    "PS4",
+    "TMPDIR",
+)
 
 # what the setup files are sourced in: nothing from the SSH session, no profile, no rc file
 CLEAN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -142,8 +177,9 @@ class CommandError(ValueError):
     pass
 
 
-def is_protected_env_name(name):
-    return name in PROTECTED_ENV_NAMES or name.startswith(PROTECTED_ENV_PREFIXES)
+def decides_code(name):
+    """Is NAME one of the families that decide which code runs (CODE_ENV_PATTERNS)?"""
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in CODE_ENV_PATTERNS)
 
 
 def argument_text(name, value):

@@ -256,8 +256,7 @@ class Launcher:
         if overlap:
             raise LaunchFailed("%s given in both env and secret_env" % ", ".join(overlap))
         for name in list(env) + list(secret_env):
-            if cmd.is_protected_env_name(name):
-                allowlist.check_env_name(name)
+            allowlist.check_env_name(name)
         sourced = self._source(setup_files)
         ros_version = p["ros_version"] or cmd.detect_ros_version(sourced)
         if ros_version is None:

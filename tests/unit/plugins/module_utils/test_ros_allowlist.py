@@ -72,6 +72,38 @@ def test_setup_files_and_protected_names(write_allowlist):
         allowlist.check_env_name("LD_PRELOAD")
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "OPENSSL_CONF",  # OpenSSL's configuration can load engines and providers: code
+        "OPENSSL_MODULES",
+        "ROSCONSOLE_CONFIG_FILE",  # log4cxx configuration of every roscpp node
+        "ROS_PYTHON_LOG_CONFIG_FILE",
+        "ROS_HOME",
+        "RMW_IMPLEMENTATION",
+        "GAZEBO_PLUGIN_PATH",
+        "PYTHONSTARTUP",
+        "TURTLEBOT3_MODEL",  # harmless, but not named by this allowlist: the rule fails closed
+    ],
+)
+def test_variables_the_allowlist_does_not_name_are_refused(write_allowlist, name):
+    allowlist = Allowlist.load(write_allowlist({"launches": [], "env_names": ["ROBOT_*"]}))
+    with pytest.raises(AllowlistError, match=name):
+        allowlist.check_env_name(name)
+
+
+def test_the_ros_network_variables_and_named_variables_may_be_set(write_allowlist):
+    allowlist = Allowlist.load(write_allowlist({"launches": [], "env_names": ["TURTLEBOT3_MODEL", "ROBOT_*", "*"]}))
+    for name in ("ROS_MASTER_URI", "ROS_IP", "ROS_DOMAIN_ID", "ROS_STATIC_PEERS", "TURTLEBOT3_MODEL", "ROBOT_NAME"):
+        allowlist.check_env_name(name)
+    # a pattern, even '*', never releases a variable that decides which code runs, nor the tag
+    for name in ("ROBOT_PLUGIN_PATH", "LD_PRELOAD", "OPENSSL_CONF", "ROS_PACKAGE_PATH", "ROVERLAB_LAUNCH_ID"):
+        assert not allowlist.allows_env_name(name), name
+    named = Allowlist.load(write_allowlist({"launches": [], "env_names": ["OPENSSL_CONF", "ROVERLAB_LAUNCH_ID"]}))
+    assert named.allows_env_name("OPENSSL_CONF")  # the robot's admin spelled it out
+    assert not named.allows_env_name("ROVERLAB_LAUNCH_ID")
+
+
 def test_no_allowlist_means_nothing_may_run(tmp_path):
     with pytest.raises(AllowlistError, match="nothing may be launched"):
         Allowlist.load(str(tmp_path / "missing.json"))

@@ -142,11 +142,22 @@ def test_static_peers_on_distributions_that_ignore_them_are_warned_about(distro,
     assert cmd.ros2_static_peers_warning(distro, None) is None
 
 
-def test_protected_variables():
-    for name in ("PATH", "LD_PRELOAD", "PYTHONPATH", "ROS_PACKAGE_PATH", "AMENT_PREFIX_PATH", "BASH_ENV", cmd.TAG_NAME):
-        assert cmd.is_protected_env_name(name), name
-    for name in ("ROS_DOMAIN_ID", "TURTLEBOT3_MODEL", "RMW_IMPLEMENTATION"):
-        assert not cmd.is_protected_env_name(name), name
+def test_families_that_decide_which_code_runs():
+    for name in (
+        "PATH",
+        "LD_PRELOAD",
+        "PYTHONPATH",
+        "ROS_PACKAGE_PATH",
+        "AMENT_PREFIX_PATH",
+        "BASH_ENV",
+        "OPENSSL_CONF",
+        "OPENSSL_MODULES",
+        "ROSCONSOLE_CONFIG_FILE",
+        "GAZEBO_PLUGIN_PATH",
+    ):
+        assert cmd.decides_code(name), name
+    for name in ("TURTLEBOT3_MODEL", "ROBOT_NAME", "LDS_MODEL"):
+        assert not cmd.decides_code(name), name
 
 
 def test_env_values_are_strings_and_names_identifiers():
@@ -214,4 +225,4 @@ def test_ros1_refuses_argument_names_roslaunch_drops_or_takes_for_itself(name, w
 
 def test_the_python_logging_configuration_of_ros1_is_protected():
     # rosgraph passes it to logging.config.fileConfig, which evaluates the handlers' args: it runs code
-    assert cmd.is_protected_env_name("ROS_PYTHON_LOG_CONFIG_FILE")
+    assert cmd.decides_code("ROS_PYTHON_LOG_CONFIG_FILE")

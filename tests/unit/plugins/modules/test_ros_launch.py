@@ -57,6 +57,7 @@ def robot(tmp_path, monkeypatch):
             {
                 "launches": [{"package": "demo_nodes_py", "launch_file": "*.launch.py", "ros_version": 2}],
                 "setup_files": [str(setup)],
+                "env_names": ["FAKE_ROS2_DIR", "TOKEN"],
             }
         )
     )
@@ -161,6 +162,9 @@ def test_static_peers_on_humble_are_warned_about(robot, run_module, monkeypatch)
     [
         ({"launch_file": "secret.py"}, "does not allow package demo_nodes_py, launch file secret.py"),
         ({"env": {"LD_PRELOAD": "/tmp/x.so"}}, "LD_PRELOAD decides which code runs"),
+        ({"env": {"OPENSSL_CONF": "/tmp/x.cnf"}}, "OPENSSL_CONF decides which code runs"),
+        ({"secret_env": {"ROSCONSOLE_CONFIG_FILE": "/tmp/x"}}, "ROSCONSOLE_CONFIG_FILE decides which code runs"),
+        ({"env": {"UNNAMED": "x"}}, "UNNAMED is not a variable a launch may set"),
         ({"setup_files": ["/etc/profile"]}, "does not allow sourcing /etc/profile"),
         ({"allowlist": "/nonexistent/allowlist.json"}, "nothing may be launched"),
         ({"name": "../escape"}, "launch name"),
