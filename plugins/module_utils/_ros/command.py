@@ -395,10 +395,11 @@ def find_executable(name, path):
     return None
 
 
-def secret_digest(salt, secret_env):
-    """A keyed digest of the secret values: changes show up, the values are not stored anywhere."""
+def secret_digest(key, secret_env):
+    """HMAC-SHA256 of the secret values under KEY, which is kept apart from the records (state.secret_key): a
+    change of a value shows up, and without the key a record does not help to guess even a short value."""
     payload = json.dumps(secret_env, sort_keys=True).encode()
-    return hmac.new(salt.encode(), payload, hashlib.sha256).hexdigest()
+    return hmac.new(key.encode(), payload, hashlib.sha256).hexdigest()
 
 
 def spec_differences(old, new, prefix=""):

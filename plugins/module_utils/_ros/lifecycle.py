@@ -30,10 +30,17 @@ from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros.graph i
     ros1_master_problem,
     ros2_node_names,
 )
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros.state import StateError, StateStore, write_text
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros.state import (
+    StateError,
+    StateStore,
+    secret_key,
+    write_text,
+)
 from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros.supervisor import spawn
 
 DEFAULT_MASTER_URI = "http://localhost:11311"
+# the launch account's key for digests of secret_env values, in its home (outside the state directory)
+DIGEST_KEY_FILE = ".roverlab_ros_launch.key"
 # with no node to wait for, a launch must at least survive this long (bad package, bad arguments)
 EARLY_EXIT_WATCH = 1.0
 SUPERVISOR_EXIT_WAIT = 5.0
@@ -207,7 +214,7 @@ class Launcher:
         phase, request, run = self.inspect()
         before = self._diff_side(phase, request)
         if phase in ("running", "restarting") and not restart:
-            changes = cmd.spec_differences(request.get("spec") or {}, self._spec_with_salt(plan, request))
+            changes = cmd.spec_differences(request.get("spec") or {}, self._stored_spec(plan))
             if changes:
                 raise LaunchFailed(
                     "launch %s is already running with other settings: %s. Use state=restarted to apply them."
@@ -328,13 +335,16 @@ class Launcher:
             "master_uri": public_env.get("ROS_MASTER_URI") if ros_version == 1 else None,
         }
 
-    def _spec_with_salt(self, plan, request=None):
-        """The launch spec as stored: secret values only as a keyed digest (salt kept in the state)."""
+    def _stored_spec(self, plan):
+        """The launch spec as stored: secret values only as an HMAC under the account's key (not in the record).
+
+        Check mode creates no key: without one, no running launch can have a digest to compare with, and a
+        throwaway key makes any recorded digest count as changed.
+        """
         spec = dict(plan["spec"])
         if plan["secret_env"]:
-            salt = (request or {}).get("salt") or plan.setdefault("salt", uuid.uuid4().hex)
-            plan["salt"] = salt
-            spec["secret_digest"] = cmd.secret_digest(salt, plan["secret_env"])
+            key = secret_key(os.path.join(self.home, DIGEST_KEY_FILE), create=not self.check_mode)
+            spec["secret_digest"] = cmd.secret_digest(key or uuid.uuid4().hex, plan["secret_env"])
         return spec
 
     @staticmethod
@@ -366,8 +376,7 @@ class Launcher:
             "boot_id": proc.boot_id(),
             "ros_version": plan["ros_version"],
             "argv": plan["argv"],
-            "spec": self._spec_with_salt(plan),
-            "salt": plan.get("salt"),
+            "spec": self._stored_spec(plan),
             "master_uri": plan["master_uri"],
             "expected_nodes": plan["wait_for"],
             "stop_timeout": self.p["stop_timeout"],

@@ -17,6 +17,7 @@ One directory (``state_dir``) per launch account; per launch NAME in it:
 Each JSON file has a single writer and is replaced atomically, so readers never see half a file.
 """
 
+import binascii
 import contextlib
 import errno
 import fcntl
@@ -66,7 +67,10 @@ def replace_file(path, write):
     and a failed write (a full disk) leaves no temporary file behind."""
     tmp = "%s.tmp.%d" % (path, os.getpid())
     try:
-        with open(tmp, "w") as handle:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)  # left by a process of the same PID that died halfway (another boot)
+        # 0600 whatever the umask: records name processes to signal, and logs configurations point at files
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
             write(handle)
         os.replace(tmp, path)
     except OSError as exc:
@@ -118,7 +122,10 @@ class StateStore:
         self._check_dir()
 
     def _check_dir(self):
-        """Records in a directory someone else can write could name any of this account's processes."""
+        """The directory must be this account's own, mode 0700: records in a directory someone else can write could
+        name any of this account's processes, and what others can read there (records, logs) is not theirs to read.
+        An existing directory with another mode is refused, not changed: the ros_robot role and a first start create
+        it 0700, so another mode means someone set it up by hand, and they should decide."""
         info = os.stat(self.dir)
         if not stat.S_ISDIR(info.st_mode):
             raise StateError("%s is not a directory" % self.dir)
@@ -130,6 +137,11 @@ class StateStore:
         if info.st_mode & 0o022:
             raise StateError(
                 "state directory %s is writable by group or others (mode %o)" % (self.dir, info.st_mode & 0o777)
+            )
+        if info.st_mode & 0o077:
+            raise StateError(
+                "state directory %s has mode %o; it must be 0700 (only the launch account may read its records and"
+                " logs): chmod 0700 %s" % (self.dir, info.st_mode & 0o777, self.dir)
             )
 
     def exists(self):
@@ -206,7 +218,7 @@ class _Lock:
 
     def __enter__(self):
         try:
-            self.handle = open(self.path, "a")
+            self.handle = os.fdopen(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "a")
         except OSError as exc:
             raise StateError("cannot open the lock %s: %s" % (self.path, exc)) from exc
         deadline = time.monotonic() + self.timeout
@@ -225,3 +237,49 @@ class _Lock:
     def __exit__(self, *exc):
         self.handle.close()
         return False
+
+
+def secret_key(path, create=True):
+    """The launch account's key for digests of secret_env values: 32 random bytes (hex) in PATH, mode 0600.
+
+    It lives outside the state directory (in the account's home), so that a copy of a record is no help in
+    guessing a short secret. Created on first use when CREATE; None when it does not exist and CREATE is false.
+    StateError when the file is not the account's own private file.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        if not create:
+            return None
+        return _create_key(path)
+    except OSError as exc:
+        raise StateError("cannot read the secret_env key %s: %s" % (path, exc)) from exc
+    with os.fdopen(fd) as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o077:
+            raise StateError(
+                "the secret_env key %s must be a file of the launch account with mode 0600 (it is mode %o, uid %d)"
+                % (path, info.st_mode & 0o777, info.st_uid)
+            )
+        key = handle.read().strip()
+    if len(key) < 64:
+        raise StateError("the secret_env key %s is damaged; remove it (running launches then count as changed)" % path)
+    return key
+
+
+def _create_key(path):
+    """Write a new key beside PATH and link it into place: readers see no key or the whole key, and of two calls
+    that create one at once, one wins and the other reads the winner's."""
+    key = binascii.hexlify(os.urandom(32)).decode()
+    tmp = "%s.tmp.%d" % (path, os.getpid())
+    try:
+        replace_file(tmp, lambda handle: handle.write(key + "\n"))
+        os.link(tmp, path)
+    except FileExistsError:
+        return secret_key(path, create=False)
+    except (OSError, StateError) as exc:
+        raise StateError("cannot create the secret_env key %s: %s" % (path, exc)) from exc
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+    return key

@@ -203,9 +203,9 @@ def test_spec_differences_never_show_secret_values():
     old = {"arguments": {"rate": "10"}, "env": {"A": "1"}, "secret_digest": "aaa"}
     new = {"arguments": {"rate": "2"}, "env": {"A": "1"}, "secret_digest": "bbb"}
     assert cmd.spec_differences(old, new) == ["arguments.rate: '10' -> '2'", "secret_env: values changed (not shown)"]
-    digest = cmd.secret_digest("salt", {"TOKEN": "hunter2"})
+    digest = cmd.secret_digest("key", {"TOKEN": "hunter2"})
     assert "hunter2" not in digest
-    assert digest == cmd.secret_digest("salt", {"TOKEN": "hunter2"}) != cmd.secret_digest("other", {"TOKEN": "hunter2"})
+    assert digest == cmd.secret_digest("key", {"TOKEN": "hunter2"}) != cmd.secret_digest("other", {"TOKEN": "hunter2"})
 
 
 @pytest.mark.parametrize(

@@ -28,6 +28,11 @@ def test_directory_is_private_and_must_be_ours(tmp_path):
     store = StateStore(str(tmp_path / "state"), "x")
     store.ensure_dir()
     assert (os.stat(store.dir).st_mode & 0o777) == 0o700
+    os.chmod(store.dir, 0o755)  # noqa: S103 - readable by everyone: records and logs are not theirs to read
+    with pytest.raises(StateError, match=r"has mode 755; it must be 0700.*chmod 0700"):
+        store.ensure_dir()
+    with pytest.raises(StateError, match="must be 0700"):
+        store.exists()
     os.chmod(store.dir, 0o777)  # noqa: S103 - the point of the test
     with pytest.raises(StateError, match="writable by group or others"):
         store.ensure_dir()
@@ -44,6 +49,33 @@ def test_records_round_trip_and_archive(tmp_path):
     last = read_json(store.last_file)
     assert last["request"]["tag"] == "t1" and last["run"]["exits"] == [{"code": 0}] and last["steps"] == ["x"]
     assert not [p for p in os.listdir(str(tmp_path)) if ".tmp." in p]
+
+
+def test_records_and_the_lock_are_private_whatever_the_umask(tmp_path):
+    store = StateStore(str(tmp_path / "state"), "x")
+    store.ensure_dir()
+    old = os.umask(0)
+    try:
+        store.save_request({"tag": "t"})
+        store.save_run({"tag": "t"})
+        with store.lock(1):
+            pass
+        store.archive()
+    finally:
+        os.umask(old)
+    for name in ("x.lock", "x.last.json"):
+        assert os.stat(os.path.join(store.dir, name)).st_mode & 0o777 == 0o600, name
+
+
+def test_the_secret_key_is_private_and_refused_otherwise(tmp_path):
+    path = tmp_path / "key"
+    assert _ros_state.secret_key(str(path), create=False) is None
+    key = _ros_state.secret_key(str(path))
+    assert len(key) == 64 and path.stat().st_mode & 0o777 == 0o600
+    assert _ros_state.secret_key(str(path)) == key
+    path.chmod(0o644)
+    with pytest.raises(StateError, match="mode 0600"):
+        _ros_state.secret_key(str(path))
 
 
 def test_damaged_records_are_reported(tmp_path):

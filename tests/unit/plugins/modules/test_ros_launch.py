@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 
 from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros import allowlist as _ros_allowlist
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros import command as cmd
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros import lifecycle
 from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros import process as proc
 from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros.state import StateError, StateStore
 from ansible_collections.roverlab.clouddesktop.plugins.modules import ros_launch
@@ -64,6 +66,9 @@ def robot(tmp_path, monkeypatch):
     allowlist.chmod(0o644)
     for directory in (tmp_path, etc):
         directory.chmod(0o755)
+    # the launch account's home (the secret_env key lives there): the test's own, not this user's real one
+    (tmp_path / "home").mkdir()
+    monkeypatch.setattr(lifecycle, "account", lambda: ("launcher", str(tmp_path / "home")))
     if os.geteuid() != 0:  # the files belong to this user: let it count as root here
         monkeypatch.setattr(_ros_allowlist, "_check_owned_by_root", lambda path, what, sticky_ok=False: os.stat(path))
     base = {
@@ -192,6 +197,44 @@ def test_secret_values_never_reach_the_result(robot, run_module):
         assert secret not in json.dumps(changed)
     finally:
         run_module(ros_launch.main, dict(base, state="stopped"))
+
+
+def string_values(data):
+    """Every string in a JSON document (keys included)."""
+    if isinstance(data, dict):
+        return [s for k, v in data.items() for s in [k, *string_values(v)]]
+    if isinstance(data, list):
+        return [s for item in data for s in string_values(item)]
+    return [data] if isinstance(data, str) else []
+
+
+def test_records_are_private_and_a_short_secret_cannot_be_recovered_from_them(robot, run_module):
+    path, base = robot
+    old_umask = os.umask(0o022)  # a usual umask: files it does not override come out 0644
+    result = run_module(ros_launch.main, dict(base, secret_env={"TOKEN": "4711"}))
+    os.umask(old_umask)
+    try:
+        assert result["state"] == "running", result
+        state_dir = path / "state"
+        assert state_dir.stat().st_mode & 0o777 == 0o700
+        files = [p for p in state_dir.iterdir() if p.is_file()]
+        assert {"talker.json", "talker.run.json", "talker.lock", "talker.log"} <= {p.name for p in files}
+        for file in files:
+            assert file.stat().st_mode & 0o077 == 0, "%s is mode %o" % (file, file.stat().st_mode & 0o777)
+        record = json.loads((state_dir / "talker.json").read_text())
+        digest = record["spec"]["secret_digest"]
+        # anyone holding the record tries every 4-digit secret with every random-looking string in it as the key
+        for key in {s for s in string_values(record) if len(s) >= 16 and s.replace("-", "").isalnum()}:
+            for guess in range(10000):
+                assert cmd.secret_digest(key, {"TOKEN": str(guess)}) != digest, "recovered from the record"
+        key_file = path / "home" / lifecycle.DIGEST_KEY_FILE
+        assert key_file.stat().st_mode & 0o777 == 0o600
+        assert key_file.read_text().strip() not in json.dumps(record)
+        again = run_module(ros_launch.main, dict(base, secret_env={"TOKEN": "4711"}))
+        assert again["changed"] is False, again
+    finally:
+        run_module(ros_launch.main, dict(base, state="stopped"))
+    assert (path / "state" / "talker.last.json").stat().st_mode & 0o077 == 0
 
 
 def test_a_launch_that_ends_at_once_fails_with_its_log(robot, run_module):
