@@ -191,10 +191,13 @@ options:
     default: 20
   state_dir:
     description:
-      - Directory for state and logs of the account that runs the launch; V(~) is that account's home.
-      - Created with mode 0700 when missing; an existing one must belong to the account and must not be
-        writable by group or others, for every O(state) (a record planted by someone else could name any
-        process of the account).
+      - Directory for state and logs of the account that runs the launch; V(~) is that account's home. Each launch
+        has a directory of its own in it, C(launches/NAME/).
+      - Created with mode 0700 when missing; an existing one must belong to the account and have mode 0700, for
+        every O(state) (a record planted by someone else could name any process of the account, and records and
+        logs are not for others to read). Another mode is refused, not changed.
+      - A launch recorded by an earlier version of this module (C(NAME.json) directly in this directory) is only
+        stopped (O(state=stopped) ends it and removes that record); other states are refused until then.
     type: str
     default: ~/.ros/roverlab_launch
   allowlist:
@@ -368,19 +371,19 @@ log_paths:
     output:
       description: stdout and stderr of the launch and the supervisor's notes.
       type: str
-      sample: /home/ros/.ros/roverlab_launch/bringup.log
+      sample: /home/ros/.ros/roverlab_launch/launches/bringup/output.log
     previous_output:
       description: The output file of the previous run.
       type: str
-      sample: /home/ros/.ros/roverlab_launch/bringup.log.1
+      sample: /home/ros/.ros/roverlab_launch/launches/bringup/output.log.1
     ros_log_dir:
       description: E(ROS_LOG_DIR) of the launch (roslaunch's and the nodes' own log files).
       type: str
-      sample: /home/ros/.ros/roverlab_launch/log/bringup
+      sample: /home/ros/.ros/roverlab_launch/launches/bringup/ros_log
     state:
       description: The launch's state file.
       type: str
-      sample: /home/ros/.ros/roverlab_launch/bringup.json
+      sample: /home/ros/.ros/roverlab_launch/launches/bringup/launch.json
 startup_seconds:
   description: Seconds from starting the launch until its nodes were up.
   returned: when the task started the launch

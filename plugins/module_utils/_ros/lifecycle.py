@@ -193,6 +193,7 @@ class Launcher:
     # status
     # ============================================================================================
     def status(self):
+        self._refuse_legacy()
         phase, request, run = self.inspect()
         nodes = None
         if phase == "running" and request.get("expected_nodes"):
@@ -203,6 +204,7 @@ class Launcher:
     # start / restart
     # ============================================================================================
     def start(self, restart=False):
+        self._refuse_legacy()
         plan = self.plan()
         if self.check_mode:
             return self._start_locked(plan, restart)
@@ -492,6 +494,9 @@ class Launcher:
     # stop
     # ============================================================================================
     def stop(self):
+        legacy = self.store.legacy_request()
+        if legacy:
+            return self._stop_legacy(legacy)
         if not self.store.exists():
             return dict(self.describe("stopped", None, None), changed=False)
         if self.check_mode:
@@ -521,6 +526,53 @@ class Launcher:
                 diff={"before": before, "after": {"state": "stopped"}},
             )
             return result
+
+    # ============================================================================================
+    # launches recorded in the legacy layout (NAME.json ... in state_dir) by an earlier version
+    # ============================================================================================
+    def _refuse_legacy(self):
+        legacy = self.store.legacy_request()
+        if legacy:
+            raise LaunchFailed(
+                "launch %s was started by an earlier version of ros_launch, which kept its state in %s; run this task "
+                "with state=stopped once: that ends the launch and removes that state (it keeps its log %s)"
+                % (self.p["name"], os.path.join(self.store.dir, self.p["name"] + ".json"),
+                   os.path.join(self.store.dir, self.p["name"] + ".log")),
+                state="legacy",
+            )  # fmt: skip
+
+    def _stop_legacy(self, request):
+        """End a launch of the legacy layout: its supervisor takes SIGTERM as a stop (it SIGINTs the launch and
+        restarts nothing), then whatever still carries the tag is killed, then its records go."""
+        result = self.describe("stopped", None, None)
+        if self.check_mode:
+            return dict(result, changed=True, diff={"before": {"state": "running"}, "after": {"state": "stopped"}})
+        self.store.ensure_dir()
+        with self.store.lock(self.p["timeout"]):
+            steps = []
+            supervisor = request.get("supervisor") or {}
+            pid, started = supervisor.get("pid"), supervisor.get("starttime")
+            if proc.send(pid, started, signal.SIGTERM):
+                steps.append("SIGTERM to supervisor %d (legacy layout)" % pid)
+                ended = proc.wait_until(lambda: not proc.is_same(pid, started), self.p["stop_timeout"])
+                if not ended and proc.send(pid, started, signal.SIGKILL):
+                    steps.append("SIGKILL to supervisor %d" % pid)
+            killed = self._kill_tagged(request["tag"])
+            steps += ["SIGKILL to %d (%s)" % (p, name) for p, name in killed]
+            left = proc.tagged(cmd.TAG_NAME, request["tag"])
+            if left:
+                raise LaunchFailed(
+                    "processes of launch %s would not end: %s" % (self.p["name"], [p for p, _s in left]), steps=steps
+                )
+            self.store.remove_legacy(request["tag"])
+            steps.append("state of the legacy layout removed")
+        return dict(
+            result,
+            changed=True,
+            stop_steps=steps,
+            previous={"phase": "legacy", "steps": steps, "killed": [p for p, _n in killed]},
+            diff={"before": {"state": "running"}, "after": {"state": "stopped"}},
+        )
 
     def _stop_check_mode(self):
         phase, request, run = self.inspect()

@@ -5,16 +5,23 @@
 
 PRIVATE to the roverlab.clouddesktop collection: not a public API, it may change without notice.
 
-One directory (``state_dir``) per launch account; per launch NAME in it:
+One directory (``state_dir``, mode 0700) per launch account, and in it one directory per launch NAME,
+``launches/NAME/``, so that no launch's file can be another launch's (names may contain dots: with files named
+``NAME.<suffix>``, launch ``a``'s ``a.run.json`` was launch ``a.run``'s record):
 
-- ``NAME.json``      what was launched and how to find it (written by the module, under the lock)
-- ``NAME.run.json``  what the supervisor saw: current launch PID, restarts, exit codes (written by the supervisor)
-- ``NAME.last.json`` both of the above from the previous run, kept after a stop or a stale-state clean-up
-- ``NAME.lock``      serialises module calls for NAME (flock)
-- ``NAME.log``       stdout and stderr of the launch (``NAME.log.1`` is the previous run's)
-- ``log/NAME/``      ROS_LOG_DIR of the launch (roslaunch and per-node logs)
+- ``launch.json``  what was launched and how to find it (written by the module, under the lock)
+- ``run.json``     what the supervisor saw: current launch PID, restarts, exit codes (written by the supervisor)
+- ``last.json``    both of the above from the previous run, kept after a stop or a stale-state clean-up
+- ``lock``         serialises module calls for NAME (flock)
+- ``output.log``   stdout and stderr of the launch (``output.log.1`` is the previous run's)
+- ``ros_log/``     ROS_LOG_DIR of the launch (roslaunch and per-node logs)
 
-Each JSON file has a single writer and is replaced atomically, so readers never see half a file.
+Each JSON file has a single writer and is replaced atomically, so readers never see half a file. Records and
+the lock are mode 0600, directories 0700.
+
+Earlier versions kept ``NAME.json``, ``NAME.run.json``, ... directly in ``state_dir`` (the legacy layout). A
+launch recorded that way is found (legacy_request) so that it can be stopped and its files removed; nothing
+else is done with it.
 """
 
 import binascii
@@ -27,7 +34,9 @@ import re
 import stat
 import time
 
-STATE_VERSION = 1
+STATE_VERSION = 2
+# launches/NAME/ holds each launch's files
+LAUNCHES_DIR = "launches"
 # a whole-string pattern: used with fullmatch (a `$` would also match before a trailing newline)
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 # colour and terminal-title sequences roslaunch writes even when its output is a file
@@ -103,23 +112,37 @@ class StateStore:
             )
         self.dir = state_dir
         self.name = name
-        self.request_file = os.path.join(state_dir, name + ".json")
-        self.run_file = os.path.join(state_dir, name + ".run.json")
-        self.last_file = os.path.join(state_dir, name + ".last.json")
-        self.lock_file = os.path.join(state_dir, name + ".lock")
-        self.log_file = os.path.join(state_dir, name + ".log")
+        self.launch_dir = os.path.join(state_dir, LAUNCHES_DIR, name)
+        self.request_file = os.path.join(self.launch_dir, "launch.json")
+        self.run_file = os.path.join(self.launch_dir, "run.json")
+        self.last_file = os.path.join(self.launch_dir, "last.json")
+        self.lock_file = os.path.join(self.launch_dir, "lock")
+        self.log_file = os.path.join(self.launch_dir, "output.log")
         self.previous_log_file = self.log_file + ".1"
-        self.ros_log_dir = os.path.join(state_dir, "log", name)
+        self.ros_log_dir = os.path.join(self.launch_dir, "ros_log")
 
     # --- directory -----------------------------------------------------------------------------
     def ensure_dir(self):
-        """Create the state directory (0700) or check that the existing one is this account's own."""
-        try:
-            os.makedirs(self.dir, mode=0o700)
-        except OSError as exc:
-            if exc.errno != errno.EEXIST:
-                raise StateError("cannot create state directory %s: %s" % (self.dir, exc)) from exc
-        self._check_dir()
+        """Create the state directory and the launch's directory (0700), or check that the existing ones are this
+        account's own."""
+        for directory in (self.dir, os.path.dirname(self.launch_dir), self.launch_dir):
+            try:
+                os.mkdir(directory, 0o700)
+            except FileNotFoundError:
+                os.makedirs(directory, mode=0o700)
+            except OSError as exc:
+                if exc.errno != errno.EEXIST:
+                    raise StateError("cannot create state directory %s: %s" % (directory, exc)) from exc
+            if directory == self.dir:
+                self._check_dir()
+            else:
+                self._check_own_dir(directory)
+
+    def _check_own_dir(self, directory):
+        """A directory inside the state directory: ours, a real directory (not a symbolic link)."""
+        info = os.lstat(directory)
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid():
+            raise StateError("%s must be a directory of the launch account (uid %d)" % (directory, os.geteuid()))
 
     def _check_dir(self):
         """The directory must be this account's own, mode 0700: records in a directory someone else can write could
@@ -145,11 +168,47 @@ class StateStore:
             )
 
     def exists(self):
-        """Is there a state directory? StateError when there is one that is not this account's own."""
+        """Is there a directory for this launch? StateError when the state directory is not this account's own."""
         if not os.path.exists(self.dir):
             return False
         self._check_dir()
+        if not os.path.lexists(self.launch_dir):
+            return False
+        self._check_own_dir(self.launch_dir)
         return True
+
+    # --- the legacy layout (NAME.json, NAME.run.json, ... in state_dir) -----------------------------
+    def legacy_request(self):
+        """The record of this launch in the legacy layout, or None.
+
+        STATE_DIR/NAME.json counts only when it says it is NAME's record: in that layout it may just as well be
+        launch NAME-without-'.json'-suffix's file (launch ``a``'s ``a.run.json`` is ``NAME.json`` for ``a.run``).
+        """
+        if not os.path.exists(self.dir):
+            return None
+        self._check_dir()
+        try:
+            data = read_json(os.path.join(self.dir, self.name + ".json"))
+        except StateError:
+            return None
+        if isinstance(data, dict) and data.get("name") == self.name and data.get("tag"):
+            return data
+        return None
+
+    def legacy_run(self, tag):
+        """The legacy layout's supervisor record of the run tagged TAG, or None."""
+        try:
+            data = read_json(os.path.join(self.dir, self.name + ".run.json"))
+        except StateError:
+            return None
+        return data if isinstance(data, dict) and data.get("tag") == tag else None
+
+    def remove_legacy(self, tag):
+        """Remove this launch's legacy records (its own request and the run record with its TAG)."""
+        if self.legacy_run(tag) is not None:
+            os.unlink(os.path.join(self.dir, self.name + ".run.json"))
+        if self.legacy_request() is not None:
+            os.unlink(os.path.join(self.dir, self.name + ".json"))
 
     # --- lock ----------------------------------------------------------------------------------
     def lock(self, timeout):

@@ -180,8 +180,13 @@ def echo_once(robot, topic="/chatter", timeout=15):
     return proc.stdout
 
 
+def launch_dir(robot, name):
+    """The launch's own directory in the robot's state directory (state_dir/launches/NAME)."""
+    return Path(robot.path("state")) / "launches" / name
+
+
 def state_file(robot, name):
-    return Path(robot.path("state")) / ("%s.json" % name)
+    return launch_dir(robot, name) / "launch.json"
 
 
 def launch_tag(robot, name):

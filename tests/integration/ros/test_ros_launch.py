@@ -16,6 +16,7 @@ from pathlib import Path
 from conftest import (
     LAUNCH_PLAYBOOK,
     echo_once,
+    launch_dir,
     launch_tag,
     live_pid,
     param,
@@ -75,7 +76,7 @@ def test_status_reports_pids_uptime_nodes_and_log(ansible, robots, stop_after):
         assert result["uptime"] > 0
         assert result["nodes_up"] == ["/talker"] and result["nodes_missing"] == []
         assert any("process[talker-1]: started with pid" in line for line in result["log_tail"])
-        assert result["log_paths"]["output"] == str(Path(robot.path("state")) / "talker.log")
+        assert result["log_paths"]["output"] == str(launch_dir(robot, "talker") / "output.log")
         assert Path(result["log_paths"]["ros_log_dir"]).is_dir()
 
 
@@ -164,7 +165,7 @@ def test_a_node_that_ignores_sigint_is_stopped_anyway(ansible, robots):
     assert tagged_pids(tag) == []
     assert not live_pid(stubborn[0])
     # roslaunch gave up on the node (its own SIGINT and SIGTERM timeouts) and killed it
-    assert "stubborn" in "\n".join(Path(robot.path("state"), "stubborn.log").read_text().splitlines()[-40:])
+    assert "stubborn" in "\n".join((launch_dir(robot, "stubborn") / "output.log").read_text().splitlines()[-40:])
 
 
 def test_roslaunch_killed_from_outside_leaves_no_orphan(ansible, robots):
@@ -226,7 +227,8 @@ def test_a_full_disk_neither_blocks_a_stop_nor_leaves_a_launch_behind(ansible, r
         extra["ros_robot_state_dir"] = str(small)
         rc, output, raw = ansible.playbook(LAUNCH_PLAYBOOK, extra, limit=[robot.name])
         assert rc == 0, raw[-3000:]
-        tag = json.loads((seen / "full.json").read_text())["tag"]
+        record = seen / "launches" / "full" / "launch.json"
+        tag = json.loads(record.read_text())["tag"]
         subprocess.run(["dd", "if=/dev/zero", "of=%s" % (seen / "filler"), "bs=64k"], capture_output=True, check=False)
         assert os.statvfs(seen).f_bavail == 0
 
@@ -235,15 +237,15 @@ def test_a_full_disk_neither_blocks_a_stop_nor_leaves_a_launch_behind(ansible, r
         stopped = ansible.task_results(output, "Apply the launch state")[robot.name]
         assert stopped["changed"] is True and stopped["state"] == "stopped"
         assert tagged_pids(tag) == []
-        assert not (seen / "full.json").exists()
+        assert not record.exists()
 
         # a start on the full disk fails before anything runs, with the reason, and leaves no half-written file
         rc, output, raw = ansible.playbook(LAUNCH_PLAYBOOK, extra, limit=[robot.name])
         assert rc != 0
         failed = ansible.task_results(output, "Apply the launch state")[robot.name]
         assert "No space left on device" in failed["msg"], failed
-        assert not list(seen.glob("*.tmp*"))
-        assert not (seen / "full.json").exists()
+        assert not list(seen.rglob("*.tmp*"))
+        assert not record.exists()
     finally:
         if tag:
             for pid in tagged_pids(tag):
@@ -326,7 +328,7 @@ def unrelated_process(robot):
 def plant_state(robot, name, boot_id, pid, starttime):
     state_dir = Path(robot.path("state"))
     record = {
-        "version": 1,
+        "version": 2,
         "name": name,
         "tag": "0" * 32,
         "boot_id": boot_id,
@@ -339,9 +341,11 @@ def plant_state(robot, name, boot_id, pid, starttime):
         "supervisor": {"pid": pid, "starttime": starttime},
         "stop_requested": False,
     }
-    path = state_dir / ("%s.json" % name)
+    directory = state_dir / "launches" / name
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = directory / "launch.json"
     path.write_text(json.dumps(record))
-    subprocess.run(["chown", robot.name, str(path)], check=True)
+    subprocess.run(["chown", "-R", robot.name, str(state_dir / "launches")], check=True)
 
 
 def test_state_from_another_boot_is_recognised_and_cleaned(ansible, robots):

@@ -40,15 +40,16 @@ def test_directory_is_private_and_must_be_ours(tmp_path):
 
 def test_records_round_trip_and_archive(tmp_path):
     store = StateStore(str(tmp_path), "talker")
+    store.ensure_dir()
     assert store.load_request() is None
     store.save_request({"tag": "t1"})
     store.save_run({"exits": [{"code": 0}]})
-    assert store.load_request()["tag"] == "t1" and store.load_request()["version"] == 1
+    assert store.load_request()["tag"] == "t1" and store.load_request()["version"] == 2
     store.archive({"steps": ["x"]})
     assert store.load_request() is None and store.load_run() is None
     last = read_json(store.last_file)
     assert last["request"]["tag"] == "t1" and last["run"]["exits"] == [{"code": 0}] and last["steps"] == ["x"]
-    assert not [p for p in os.listdir(str(tmp_path)) if ".tmp." in p]
+    assert not [p for p in os.listdir(store.launch_dir) if ".tmp." in p]
 
 
 def test_records_and_the_lock_are_private_whatever_the_umask(tmp_path):
@@ -63,8 +64,8 @@ def test_records_and_the_lock_are_private_whatever_the_umask(tmp_path):
         store.archive()
     finally:
         os.umask(old)
-    for name in ("x.lock", "x.last.json"):
-        assert os.stat(os.path.join(store.dir, name)).st_mode & 0o777 == 0o600, name
+    for name in ("lock", "last.json"):
+        assert os.stat(os.path.join(store.launch_dir, name)).st_mode & 0o777 == 0o600, name
 
 
 def test_the_secret_key_is_private_and_refused_otherwise(tmp_path):
@@ -80,14 +81,16 @@ def test_the_secret_key_is_private_and_refused_otherwise(tmp_path):
 
 def test_damaged_records_are_reported(tmp_path):
     store = StateStore(str(tmp_path), "talker")
+    store.ensure_dir()
     with open(store.request_file, "w") as handle:
         handle.write("{not json")
-    with pytest.raises(StateError, match=r"cannot read .*talker\.json"):
+    with pytest.raises(StateError, match=r"cannot read .*talker/launch\.json"):
         store.load_request()
 
 
 def test_lock_serialises_and_times_out(tmp_path):
     store = StateStore(str(tmp_path), "talker")
+    store.ensure_dir()
     held = threading.Event()
     release = threading.Event()
 
@@ -111,6 +114,7 @@ def test_lock_serialises_and_times_out(tmp_path):
 
 def test_log_rotation_and_tail_without_escape_sequences(tmp_path):
     store = StateStore(str(tmp_path), "talker")
+    store.ensure_dir()
     with open(store.log_file, "w") as handle:
         handle.write("old\n")
     store.rotate_log()
@@ -126,21 +130,23 @@ def test_log_rotation_and_tail_without_escape_sequences(tmp_path):
 
 def test_a_failed_write_keeps_the_old_record_and_leaves_no_temporary_file(tmp_path, monkeypatch):
     store = StateStore(str(tmp_path), "talker")
+    store.ensure_dir()
     store.save_request({"tag": "old"})
 
     def disk_full(*_args, **_kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(_ros_state.json, "dump", disk_full)
-    with pytest.raises(StateError, match=r"cannot write .*talker\.json: .*No space left"):
+    with pytest.raises(StateError, match=r"cannot write .*talker/launch\.json: .*No space left"):
         store.save_request({"tag": "new"})
     monkeypatch.undo()
     assert store.load_request()["tag"] == "old"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["talker.json"]
+    assert sorted(os.listdir(store.launch_dir)) == ["launch.json"]
 
 
 def test_archive_removes_the_live_records_even_when_the_last_run_cannot_be_kept(tmp_path, monkeypatch):
     store = StateStore(str(tmp_path), "talker")
+    store.ensure_dir()
     store.save_request({"tag": "t"})
     store.save_run({"exits": []})
     real_write = _ros_state.write_json

@@ -42,6 +42,10 @@ FAKE_ROS2 = textwrap.dedent(
 )
 
 
+def launch_dir(path, name="talker"):
+    return path / "state" / "launches" / name
+
+
 @pytest.fixture
 def robot(tmp_path, monkeypatch):
     """A robot directory: fake ROS 2 in bin/, a setup file for it, an allowlist, a state directory."""
@@ -116,8 +120,8 @@ def test_ros2_start_status_idempotent_start_and_stop(robot, run_module):
     assert env["ROS_DOMAIN_ID"] == "7"
     assert env["ROS_STATIC_PEERS"] == "100.64.0.1;100.64.0.2"
     assert env["ROS_AUTOMATIC_DISCOVERY_RANGE"] == "LOCALHOST"
-    assert env["ROS_LOG_DIR"] == str(path / "state" / "log" / "talker")
-    assert env["ROVERLAB_LAUNCH_ID"] == json.loads((path / "state" / "talker.json").read_text())["tag"]
+    assert env["ROS_LOG_DIR"] == str(path / "state" / "launches" / "talker" / "ros_log")
+    assert env["ROVERLAB_LAUNCH_ID"] == json.loads(launch_dir(path).joinpath("launch.json").read_text())["tag"]
     # nothing from the calling environment (the SSH session on a robot) reaches the launch
     assert "PYTEST_CURRENT_TEST" not in env and env["PATH"].startswith(str(path / "bin"))
 
@@ -190,7 +194,7 @@ def test_secret_values_never_reach_the_result(robot, run_module):
     try:
         assert secret not in json.dumps(result)
         assert "TOKEN=%s" % secret in (path / "launch-env").read_text()
-        state = (path / "state" / "talker.json").read_text()
+        state = launch_dir(path).joinpath("launch.json").read_text()
         assert secret not in state and "secret_digest" in state
         changed = run_module(ros_launch.main, dict(base, secret_env={"TOKEN": secret + "x"}))
         assert changed["failed"] and changed["changes"] == ["secret_env: values changed (not shown)"]
@@ -217,11 +221,13 @@ def test_records_are_private_and_a_short_secret_cannot_be_recovered_from_them(ro
         assert result["state"] == "running", result
         state_dir = path / "state"
         assert state_dir.stat().st_mode & 0o777 == 0o700
-        files = [p for p in state_dir.iterdir() if p.is_file()]
-        assert {"talker.json", "talker.run.json", "talker.lock", "talker.log"} <= {p.name for p in files}
+        files = [p for p in state_dir.rglob("*") if p.is_file()]
+        assert {"launch.json", "run.json", "lock", "output.log"} <= {p.name for p in files}
+        for directory in [p for p in state_dir.rglob("*") if p.is_dir()]:
+            assert directory.stat().st_mode & 0o077 == 0, "%s is mode %o" % (directory, directory.stat().st_mode)
         for file in files:
             assert file.stat().st_mode & 0o077 == 0, "%s is mode %o" % (file, file.stat().st_mode & 0o777)
-        record = json.loads((state_dir / "talker.json").read_text())
+        record = json.loads(launch_dir(path).joinpath("launch.json").read_text())
         digest = record["spec"]["secret_digest"]
         # anyone holding the record tries every 4-digit secret with every random-looking string in it as the key
         for key in {s for s in string_values(record) if len(s) >= 16 and s.replace("-", "").isalnum()}:
@@ -234,7 +240,7 @@ def test_records_are_private_and_a_short_secret_cannot_be_recovered_from_them(ro
         assert again["changed"] is False, again
     finally:
         run_module(ros_launch.main, dict(base, state="stopped"))
-    assert (path / "state" / "talker.last.json").stat().st_mode & 0o077 == 0
+    assert launch_dir(path).joinpath("last.json").stat().st_mode & 0o077 == 0
 
 
 def test_a_launch_that_ends_at_once_fails_with_its_log(robot, run_module):
@@ -258,7 +264,8 @@ def test_records_in_a_state_dir_others_can_write_are_not_acted_on(robot, run_mod
         pid, started = victim.pid, proc.start_time(victim.pid)
         record = {"tag": "x", "boot_id": proc.boot_id(), "ros_version": 2, "argv": ["ros2"]}
         record.update(launch={"pid": pid, "starttime": started}, supervisor={"pid": pid, "starttime": started})
-        (state_dir / "talker.json").write_text(json.dumps(record))
+        launch_dir(path).mkdir(parents=True)
+        launch_dir(path).joinpath("launch.json").write_text(json.dumps(record))
         result = run_module(ros_launch.main, dict(base, state=state))
         assert result["failed"] and "writable by group or others" in result["msg"]
         assert proc.is_same(pid, started), "a process named by a foreign record must not be signalled"
@@ -309,16 +316,16 @@ def test_a_launch_whose_record_cannot_be_written_is_stopped_again(robot, run_mod
     result = run_module(ros_launch.main, base)
     assert result["failed"] and "stopped again because its record could not be written" in result["msg"], result
     assert result["state"] == "stopped" and result["rollback"]["steps"]
-    tag = json.loads((path / "state" / "talker.last.json").read_text())["request"]["tag"]
+    tag = json.loads(launch_dir(path).joinpath("last.json").read_text())["request"]["tag"]
     assert proc.tagged("ROVERLAB_LAUNCH_ID", tag) == [], "nothing of the launch may keep running"
-    assert not (path / "state" / "talker.json").exists()
+    assert not launch_dir(path).joinpath("launch.json").exists()
 
 
 def test_a_stop_works_when_the_stop_request_cannot_be_written(robot, run_module, monkeypatch):
     path, base = robot
     started = run_module(ros_launch.main, dict(base, restart_policy="on-failure", restart_delay=0.1))
     assert started["state"] == "running", started
-    tag = json.loads((path / "state" / "talker.json").read_text())["tag"]
+    tag = json.loads(launch_dir(path).joinpath("launch.json").read_text())["tag"]
 
     def disk_full(store, data):
         raise StateError("cannot write %s: [Errno 28] No space left on device" % store.request_file)
@@ -449,3 +456,58 @@ def test_no_value_is_expanded_run_as_shell_or_put_on_a_command_line(robot, run_m
             assert not any(label in a or secret in a for a in argv), argv
     finally:
         run_module(ros_launch.main, dict(base, state="stopped"))
+
+
+def test_launches_whose_names_extend_each_other_keep_apart(robot, run_module):
+    """With files named NAME.<suffix>, launch a's supervisor record a.run.json was launch a.run's record, and a's
+    kept run a.last.json was launch a.last's record: one launch's start or stop broke the other."""
+    _path, base = robot
+    names = ("a.run", "a.last", "a.log", "a")
+    started = {name: run_module(ros_launch.main, dict(base, name=name)) for name in names}
+    try:
+        for name in names:
+            assert started[name]["state"] == "running", (name, started[name])
+        assert run_module(ros_launch.main, dict(base, name="a", state="stopped"))["changed"] is True
+        for name in ("a.run", "a.last", "a.log"):
+            status = run_module(ros_launch.main, dict(base, name=name, state="status"))
+            assert status["state"] == "running" and status["pid"] == started[name]["pid"], (name, status)
+        again = run_module(ros_launch.main, dict(base, name="a"))
+        assert again["state"] == "running", again
+        for name in names:
+            stopped = run_module(ros_launch.main, dict(base, name=name, state="stopped"))
+            assert stopped["changed"] is True and stopped["state"] == "stopped", (name, stopped)
+            assert not proc.is_same(started[name]["pid"], proc.start_time(started[name]["pid"]) or -1)
+    finally:
+        for name in names:
+            run_module(ros_launch.main, dict(base, name=name, state="stopped"))
+
+
+def test_a_launch_in_the_legacy_layout_is_refused_until_stopped(robot, run_module):
+    path, base = robot
+    state_dir = path / "state"
+    state_dir.mkdir(mode=0o700)
+    tag = "legacy-%d" % os.getpid()
+    launch = subprocess.Popen(["sleep", "60"], env={"PATH": os.environ["PATH"], "ROVERLAB_LAUNCH_ID": tag})
+    supervisor = subprocess.Popen(["sleep", "60"])
+    try:
+        record = {"version": 1, "name": "talker", "tag": tag, "boot_id": proc.boot_id(), "ros_version": 2}
+        record["launch"] = {"pid": launch.pid, "starttime": proc.start_time(launch.pid)}
+        record["supervisor"] = {"pid": supervisor.pid, "starttime": proc.start_time(supervisor.pid)}
+        (state_dir / "talker.json").write_text(json.dumps(record))
+        (state_dir / "talker.run.json").write_text(json.dumps({"tag": tag, "phase": "running"}))
+        (state_dir / "talker.log").write_text("old output\n")
+        for state in ("status", "started"):
+            refused = run_module(ros_launch.main, dict(base, state=state))
+            assert refused["failed"] and "earlier version of ros_launch" in refused["msg"], refused
+            assert "state=stopped" in refused["msg"]
+        assert launch.poll() is None, "nothing may be done to it but a stop"
+        stopped = run_module(ros_launch.main, dict(base, state="stopped"))
+        assert stopped["changed"] is True and stopped["previous"]["phase"] == "legacy", stopped
+        assert launch.wait(5) == -9 and supervisor.wait(5) == -15
+        assert sorted(p.name for p in state_dir.iterdir()) == ["launches", "talker.log"]
+        assert run_module(ros_launch.main, base)["state"] == "running"
+    finally:
+        run_module(ros_launch.main, dict(base, state="stopped"))
+        for leftover in (launch, supervisor):
+            leftover.kill()
+            leftover.wait()
