@@ -67,6 +67,10 @@ def all_stages():
         Stage("ruff", [["ruff", "check", "."], ["ruff", "format", "--check", "."]]),
         Stage("ansible-lint", [["ansible-lint", "--nocolor"]]),
         Stage("build", [build_collection]),
+        Stage("galaxy-importer", [galaxy_importer]),
+        Stage("docs-lint", [DOCS_LINT]),
+        Stage("docs-site", [docs_site]),
+        Stage("changelog-lint", [["antsibull-changelog", "lint"], CHANGELOG_YAML_LINT]),
         Stage("sanity", [ansible_test_sanity]),
         Stage("unit", [["pytest", "-p", "no:cacheprovider", "-n", "2", "tests/unit"]]),
     ]
@@ -108,24 +112,198 @@ def copy_collection(dest):
     subprocess.run(["rsync", "-a", "--files-from=-", "./", str(dest)], cwd=REPO, input=listing.encode(), check=True)
 
 
-def build_collection(log):
-    # per-run directories: two test runs on one machine must not share a copy
-    out = CACHE / "build" / str(os.getpid())
+def build_tarball(log, stage):
+    """Build the collection tarball from a copy of the collection's files; returns (rc, tarball, cleanup dirs)."""
+    # per-run, per-stage directories: two test runs on one machine, or two stages, must not share a copy
+    key = "%s-%d" % (stage, os.getpid())
+    out = CACHE / "build" / key
+    src = CACHE / "build-src" / key
     shutil.rmtree(out, ignore_errors=True)
-    work = CACHE / "build-src" / str(os.getpid()) / "ansible_collections" / Path(*COLLECTION_PATH)
+    work = src / "ansible_collections" / Path(*COLLECTION_PATH)
     copy_collection(work)
     rc = run(["ansible-galaxy", "collection", "build", "--output-path", str(out), str(work)], log)
+    tarballs = list(out.glob("roverlab-clouddesktop-*.tar.gz"))
+    if not rc:
+        log.write("built: %s\n" % ", ".join(t.name for t in tarballs))
+    return rc, (tarballs[0] if tarballs else None), [src, out]
+
+
+def build_collection(log):
+    rc, tarball, made = build_tarball(log, "build")
     if rc:
         return rc
-    tarballs = list(out.glob("roverlab-clouddesktop-*.tar.gz"))
-    log.write("built: %s\n" % ", ".join(t.name for t in tarballs))
-    listing = subprocess.run(["tar", "-tzf", str(tarballs[0])], capture_output=True, text=True, check=True).stdout
+    listing = subprocess.run(["tar", "-tzf", str(tarball)], capture_output=True, text=True, check=True).stdout
     leaked = [n for n in listing.splitlines() if n.split("/")[0] in (".venv", ".cache", "collections", ".git")]
     if leaked:
         log.write("the tarball holds files that build_ignore should keep out: %s\n" % leaked[:10])
         return 1
-    shutil.rmtree(CACHE / "build-src" / str(os.getpid()))
-    shutil.rmtree(out)
+    for path in made:
+        shutil.rmtree(path)
+    return 0
+
+
+# Warnings of Galaxy's importer that come from its own environment, not from the collection: it unpacks the
+# tarball under ansible_collections/placeholder_namespace/placeholder_name, so ansible-lint cannot find a playbook
+# that another playbook imports by its FQCN. Accepted only for playbooks that the tarball holds.
+IMPORTER_PLACEHOLDER_PLAYBOOK = re.compile(r"^WARNING: ERROR +Failed to find roverlab\.clouddesktop\.(\w+) playbook\.$")
+
+
+def importer_findings(output, tarball_names):
+    """The importer's WARNING/ERROR lines that are the collection's own fault."""
+    findings = []
+    for line in output.splitlines():
+        line = line.rstrip()
+        if not line.startswith(("WARNING:", "ERROR:")):
+            continue
+        placeholder = IMPORTER_PLACEHOLDER_PLAYBOOK.match(line)
+        if placeholder and "playbooks/%s.yml" % placeholder.group(1) in tarball_names:
+            continue
+        findings.append(line)
+    return findings
+
+
+def galaxy_importer(log):
+    """Galaxy's own import check (galaxy-importer) on the tarball that the build stage's code makes, offline:
+    tests/galaxy-importer.cfg turns off ansible-test (it would run in a container) and keeps ansible-lint offline.
+    The dependency collections are on PYTHONPATH so that ansible-lint inside the importer resolves their modules,
+    as it does where the collection is installed with its dependencies."""
+    rc, tarball, made = build_tarball(log, "galaxy-importer")
+    if rc:
+        return rc
+    names = set(
+        subprocess.run(["tar", "-tzf", str(tarball)], capture_output=True, text=True, check=True).stdout.split()
+    )
+    cwd = Path(tempfile.mkdtemp(prefix="roverlab-importer-"))  # the importer writes importer_result.json here
+    env = dict(
+        os.environ,
+        GALAXY_IMPORTER_CONFIG=str(REPO / "tests" / "galaxy-importer.cfg"),
+        PYTHONPATH=str(CACHE / "collections"),
+    )
+    env.pop("ANSIBLE_CONFIG", None)  # the importer's ansible-lint and ansible-doc use the unpacked collection only
+    log.write("$ python -m galaxy_importer.main %s\n" % tarball)
+    log.flush()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "galaxy_importer.main", str(tarball)],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=STAGE_TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        log.write("timed out after %d s\n" % STAGE_TIMEOUT)
+        return 124
+    log.write(done.stdout + done.stderr)
+    findings = importer_findings(done.stdout + done.stderr, names)
+    ok = done.returncode == 0 and "Importer processing completed successfully" in done.stdout and not findings
+    for line in findings:
+        log.write("galaxy-importer finding: %s\n" % line)
+    if ok:
+        for path in [*made, cwd]:
+            shutil.rmtree(path)
+        log.write("galaxy-importer accepts %s with no finding of the collection's own\n" % tarball.name)
+        return 0
+    log.write(
+        "ERROR: galaxy-importer rc=%d, %d finding(s) of the collection's own\n" % (done.returncode, len(findings))
+    )
+    return 1
+
+
+DOCS_LINT = [
+    "antsibull-docs",
+    "lint-collection-docs",
+    "--plugin-docs",
+    "--validate-collection-refs",
+    "dependent",
+    "--disallow-unknown-collection-refs",
+    ".",
+]
+CHANGELOG_YAML_LINT = ["antsibull-changelog", "lint-changelog-yaml", "changelogs/changelog.yaml"]
+DOCS_SITE = CACHE / "docs-site"
+# Sphinx warnings the offline build cannot avoid: references into Ansible's own docsite (common_return_values and
+# the like), which intersphinx would resolve over the network. A label of this collection must always resolve.
+SPHINX_UNDEFINED_LABEL = re.compile(r"WARNING: undefined label: '([^']+)'")
+
+
+def sphinx_findings(warnings):
+    findings = []
+    for line in warnings.splitlines():
+        label = SPHINX_UNDEFINED_LABEL.search(line)
+        if label and not label.group(1).startswith("ansible_collections.roverlab.clouddesktop."):
+            continue
+        if line.strip():
+            findings.append(line.strip())
+    return findings
+
+
+def docs_site(log):
+    """The collection's docs site as every collection has it (antsibull-docs sphinx-init, then Sphinx), offline:
+    intersphinx is taken out of the generated conf.py. Result: .cache/docs-site/build/html/index.html."""
+    shutil.rmtree(DOCS_SITE, ignore_errors=True)
+    DOCS_SITE.mkdir(parents=True)
+    init = [
+        "antsibull-docs",
+        "sphinx-init",
+        "--use-current",
+        "--squash-hierarchy",
+        "--fail-on-error",
+        "--lenient",
+        "--project",
+        "roverlab.clouddesktop",
+        "--title",
+        "roverlab.clouddesktop",
+        "--copyright",
+        "Rover Lab infrastructure team",
+        "--dest-dir",
+        str(DOCS_SITE),
+        ".".join(COLLECTION_PATH),
+    ]
+    rc = run(init, log)
+    if rc:
+        return rc
+    conf = DOCS_SITE / "conf.py"
+    text = conf.read_text()
+    text = text.replace("'sphinx.ext.intersphinx', ", "")
+    text = re.sub(r"\nintersphinx_mapping = \{.*?\n\}\n", "\n", text, flags=re.S)
+    if any("intersphinx" in line for line in text.splitlines() if not line.lstrip().startswith("#")):
+        log.write("ERROR: could not take intersphinx out of %s; the build would go online\n" % conf)
+        return 1
+    conf.write_text(text)
+    rst = DOCS_SITE / "rst"
+    rst.mkdir(exist_ok=True)
+    rst.chmod(0o755)  # antsibull-docs wants it writable by its owner only
+    collection = [
+        "antsibull-docs",
+        "--config-file",
+        "antsibull-docs.cfg",
+        "collection",
+        "--cleanup",
+        "everything",
+        "--fail-on-error",
+        "--use-current",
+        "--squash-hierarchy",
+        "--dest-dir",
+        "rst",
+        ".".join(COLLECTION_PATH),
+    ]
+    rc = run(collection, log, cwd=DOCS_SITE)
+    if rc:
+        return rc
+    warnings = DOCS_SITE / "sphinx-warnings.log"
+    rc = run(
+        ["sphinx-build", "-q", "-b", "html", "-c", ".", "-w", str(warnings), "rst", "build/html"], log, cwd=DOCS_SITE
+    )
+    if rc:
+        return rc
+    findings = sphinx_findings(warnings.read_text())
+    for line in findings:
+        log.write("sphinx finding: %s\n" % line)
+    if findings:
+        log.write("ERROR: the docs site builds with %d warning(s) of the collection's own\n" % len(findings))
+        return 1
+    log.write("docs site: %s\n" % (DOCS_SITE / "build" / "html" / "index.html"))
     return 0
 
 

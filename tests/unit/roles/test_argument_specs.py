@@ -2,9 +2,9 @@
 
 For each role: meta/main.yml and meta/argument_specs.yml exist; every public variable of defaults/main.yml is an
 option of the main entry point; every option of any entry point that has a value in defaults/main.yml states that
-value as its `default:`, and `ansible-doc -t role` prints it; a literal default fits its
-option's type and choices; and an option without a default is private (`_name`), required, or a variable the role
-reads from outside (listed in EXTERNAL below, with why).
+value as its `default:`, and `ansible-doc -t role` prints it; a literal default fits its option's type and choices;
+an option whose default is an expression has a type that can show it (str, path or raw); and an option without a
+default is private (`_name`), required, or a variable the role reads from outside (EXTERNAL below, with why).
 """
 
 import json
@@ -124,6 +124,23 @@ def test_literal_defaults_fit_their_type(role):
             result = ArgumentSpecValidator({name: single}).validate({name: defaults[name]})
             errors.extend("%s.%s: %s" % (entry, name, message) for message in result.error_messages)
     assert not errors, "%s: defaults that do not fit their option:\n  %s" % (role, "\n  ".join(errors))
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_templated_defaults_have_a_type_that_holds_them(role):
+    # a bool, number, list or dict option cannot document an expression: antsibull-docs refuses it (bool) or shows
+    # it as a one-item list (list); such options are type raw, and their description says what they hold
+    defaults = role_defaults(role)
+    wrong = [
+        "%s.%s (type %s)" % (entry, name, option.get("type", "str"))
+        for entry, spec in entry_points(role).items()
+        for name, option in (spec.get("options") or {}).items()
+        if name in defaults and templated(defaults[name]) and option.get("type", "str") not in ("str", "path", "raw")
+    ]
+    assert not wrong, "%s: options whose default is an expression need type str, path or raw: %s" % (
+        role,
+        ", ".join(wrong),
+    )
 
 
 def test_ansible_doc_shows_the_real_defaults():
