@@ -166,3 +166,50 @@ def test_ansible_doc_shows_the_real_defaults():
                 if name in defaults and option.get("default") != defaults[name]:
                     wrong.append("%s %s.%s: %r" % (role, entry, name, option.get("default")))
     assert not wrong, "ansible-doc prints defaults that are not the roles' own:\n  " + "\n  ".join(wrong)
+
+
+def test_rendered_defaults_pass_their_own_argument_spec(tmp_path):
+    # ansible-core checks a role's inputs against its spec when the role starts; its own defaults, rendered (an
+    # expression included), must pass, or the role could not run without overrides
+    plays = []
+    for role in ROLES:
+        defaults = REPO / "roles" / role / "defaults" / "main.yml"
+        tasks = [
+            {
+                "name": "%s %s" % (role, entry),
+                "ansible.builtin.validate_argument_spec": {"argument_spec": spec.get("options") or {}},
+            }
+            for entry, spec in entry_points(role).items()
+        ]
+        plays.append(
+            {
+                "name": role,
+                "hosts": "localhost",
+                "gather_facts": False,
+                "vars_files": [str(defaults)] if defaults.exists() else [],
+                "tasks": tasks,
+            }
+        )
+    playbook = tmp_path / "validate.yml"
+    playbook.write_text(yaml.safe_dump(plays))
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    done = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "ansible-playbook"),
+            "-i",
+            "localhost,",
+            "-c",
+            "local",
+            "-e",
+            "ansible_python_interpreter=%s" % sys.executable,
+            str(playbook),
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert "ok=%d" % sum(len(p["tasks"]) for p in plays) in done.stdout, done.stdout[-2000:]
