@@ -19,7 +19,9 @@ description:
     recognised and cleaned up).
   - O(state=started) is idempotent; a launch that runs with other settings is an error unless
     O(state=restarted) is asked for. Calls for the same O(name) are serialised by a file lock.
-  - Only launches and setup files that the robot's allowlist names may be used (see O(allowlist)).
+  - Only launches, setup files and environment variables that the robot's allowlist
+    C(/etc/roverlab/ros_launch/allowlist.json) names may be used; the path is fixed, so that the robot, not the
+    task, decides which file counts.
   - The robot's clock is compared with the controller's before a launch when O(max_clock_skew) is set;
     the action plugin of the same name measures it from the controller.
   - Runs on the robot with the robot's Python (3.8 or later); it needs nothing beyond the standard library.
@@ -202,13 +204,13 @@ options:
     default: ~/.ros/roverlab_launch
   allowlist:
     description:
-      - The robot's allowlist (JSON, written by the P(roverlab.clouddesktop.ros_robot#role) role). It names the
-        launches (package and launch file patterns, or path patterns), the O(setup_files) and the protected
-        O(env) names that may be used.
-      - It must be owned by root and writable only by root, in a directory with the same properties;
-        without it nothing may be started. O(state=stopped) and O(state=status) do not need it.
+      - Removed. Giving it fails the task, because the caller would choose which file counts as the robot's
+        allowlist. The robot decides - the allowlist is always C(/etc/roverlab/ros_launch/allowlist.json) on the
+        robot (written by the P(roverlab.clouddesktop.ros_robot#role) role). It names the launches (package and
+        launch file patterns, or path patterns), the O(setup_files) and the O(env) names that may be used.
+      - It must be owned by root and writable only by root, in directories with the same properties; without it
+        nothing may be started. O(state=stopped) and O(state=status) do not need it.
     type: path
-    default: /etc/roverlab/ros_launch/allowlist.json
 attributes:
   check_mode:
     support: full
@@ -430,7 +432,10 @@ import math
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros.allowlist import AllowlistError
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros.allowlist import (
+    ROBOT_ALLOWLIST,
+    AllowlistError,
+)
 from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros.command import CommandError
 from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros.lifecycle import Launcher, LaunchFailed
 from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros.state import StateError
@@ -466,7 +471,8 @@ def argument_spec():
         "restart_delay": {"type": "float", "default": 2},
         "log_lines": {"type": "int", "default": 20},
         "state_dir": {"type": "str", "default": "~/.ros/roverlab_launch"},
-        "allowlist": {"type": "path", "default": "/etc/roverlab/ros_launch/allowlist.json"},
+        # removed (the robot decides where its allowlist is); kept only to refuse it with a clear message
+        "allowlist": {"type": "path"},
     }
 
 
@@ -504,6 +510,11 @@ def main():
     )
     state = module.params["state"]
     problems = number_problems(module.params)
+    if module.params["allowlist"] is not None:
+        problems.append(
+            "allowlist is no longer an option: the robot decides which allowlist counts, and it is always %s on the"
+            " robot (ros_robot writes it); remove allowlist from the task" % ROBOT_ALLOWLIST
+        )
     if problems:
         module.fail_json(msg="; ".join(problems))
     try:

@@ -3,7 +3,8 @@
 A robot here is a Linux network namespace with its own address (a veth pair to the host), its own sshd
 (own host key, own config) and its own ROS 1 master. What it is NOT: a separate machine. Robots share the
 host's filesystem, users and PID namespace, so each robot gets its own directory, its own launch account
-(named after it) and its own state directory through inventory variables; see docs/ros_launch.md.
+(named after it) and its own state directory through inventory variables, and its own /etc/roverlab (the
+robot's sshd sees /etc/netns/NAME/roverlab there, see netns.py); see docs/ros_launch.md.
 
     from lablib import RobotLab
     lab = RobotLab(base_dir, prefix="rlt1234", subnet_base="10.202")

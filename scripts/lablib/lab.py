@@ -15,10 +15,11 @@ from . import netns, procs, roscore, sshd
 HERE = os.path.dirname(os.path.abspath(__file__))
 # The demo ROS package the robots can launch (talker, a node that ignores SIGINT, ...)
 DEMO_WORKSPACE = os.path.join(HERE, "ros_ws", "src")
-# What the stand-in robots allow: the demo launches, not roverlab_demo/not_allowed.launch
+# What the stand-in robots allow: the demo launches (bench.launch: the benchmark's), not roverlab_demo/not_allowed.launch
 DEMO_ALLOWLIST = [
     {"package": "roverlab_demo", "launch_file": "talker.launch"},
     {"package": "roverlab_demo", "launch_file": "stubborn.launch"},
+    {"package": "roverlab_demo", "launch_file": "bench.launch"},
 ]
 # Variables a task may set through ros_launch's env on the stand-in robots (the tests' token, for example)
 DEMO_ENV_NAMES = ["ROBOT_*"]
@@ -46,6 +47,10 @@ class Robot:
 
     def path(self, *parts):
         return os.path.join(self.directory, *parts)
+
+    def etc_path(self, *parts):
+        """A path in the robot's own /etc/roverlab, seen from the host (netns.private_etc)."""
+        return os.path.join(netns.private_etc(self.name), *parts)
 
 
 @dataclass
@@ -163,6 +168,7 @@ class RobotLab:
             )
         print("lablib: removing the empty network namespace %s left by an earlier lab" % name, file=sys.stderr)
         netns.delete(name, self.host_interface(index))
+        netns.remove_private_etc(name)
 
     def _new_robot(self, index, clock_offset):
         net = ipaddress.ip_network("%s.%d.0/24" % (self.subnet_base, index))
@@ -190,7 +196,14 @@ class RobotLab:
         if not netns.exists(robot.name):
             netns.delete(robot.name, robot.host_if)  # a half-made earlier attempt
             netns.create(robot.name, robot.host_if, robot.host_address, robot.address)
+        netns.prepare_private_etc(robot.name)
         robot.host_key = sshd.keygen(robot.path("ssh_host_ed25519_key"), robot.name)
+        if procs.is_running(robot.sshd_pid, robot.sshd_started) and not netns.sees_private_etc(
+            robot.sshd_pid, robot.name
+        ):
+            # an sshd of an earlier lablib, started without the robot's own /etc/roverlab: start it again
+            old_sshd = (robot.sshd_pid, robot.sshd_started)
+            procs.end_processes(lambda: [old_sshd[0]] if procs.is_running(*old_sshd) else [])
         if not procs.is_running(robot.sshd_pid, robot.sshd_started):
             sshd.write_config(
                 robot.path("sshd_config"),
@@ -226,6 +239,7 @@ class RobotLab:
                 if still:
                     left[robot.name] = still
             netns.delete(robot.name, robot.host_if)
+            netns.remove_private_etc(robot.name)
             if not robot.account_existed:
                 remove_account(robot.name)
         if left:
@@ -271,7 +285,6 @@ class RobotLab:
             ros_robot_home=robot.path("home"),
             ros_robot_state_dir=robot.path("state"),
             ros_robot_env_file=robot.path("etc", "ros_env.sh"),
-            ros_robot_allowlist_path=robot.path("etc", "allowlist.json"),
             ros_robot_allowlist=DEMO_ALLOWLIST,
             ros_robot_allowed_env_names=DEMO_ENV_NAMES,
             ros_robot_env={

@@ -33,6 +33,9 @@ from ansible_collections.roverlab.clouddesktop.plugins.module_utils._ros.command
     decides_code,
 )
 
+# The robot's allowlist. A fixed path, not an option: the robot decides which file counts, not the task.
+ROBOT_ALLOWLIST = "/etc/roverlab/ros_launch/allowlist.json"
+
 
 class AllowlistError(Exception):
     pass
@@ -80,7 +83,9 @@ class Allowlist:
         self.env_names = env_names
 
     @classmethod
-    def load(cls, path):
+    def load(cls, path=None):
+        """The allowlist in PATH, by default the robot's (ROBOT_ALLOWLIST, looked up at the call)."""
+        path = path or ROBOT_ALLOWLIST
         if not os.path.exists(path):
             raise AllowlistError(
                 "no allowlist at %s: nothing may be launched on this robot until the ros_robot role writes one"

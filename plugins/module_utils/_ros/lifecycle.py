@@ -253,7 +253,7 @@ class Launcher:
     def plan(self):
         """Everything about the launch that can be checked before anything runs; raises on a problem."""
         p = self.p
-        allowlist = Allowlist.load(p["allowlist"])
+        allowlist = Allowlist.load()
         setup_files = p["setup_files"]
         for path in setup_files:
             if not os.path.isfile(path):

@@ -8,6 +8,7 @@ the launch's tag.
 import json
 import os
 import pwd
+import shutil
 import signal
 import subprocess
 import time
@@ -127,6 +128,7 @@ def test_check_mode_and_diff_tell_the_truth(ansible, robots, stop_after):
     results, rc, raw = ansible.launch([robot], "checked", state="stopped", args=("--check", "--diff"))
     assert_ok(results, rc, raw, changed=True)
     assert results[robot.name]["diff"]["after"] == {"state": "stopped"}
+    assert results[robot.name]["state"] == "stopped", "check mode reports the state a stop would leave"
     assert tagged_pids(tag), "check mode must not stop anything"
 
 
@@ -406,8 +408,12 @@ def test_the_allowlist_refuses_what_it_does_not_name(ansible, robots, lab_dir):
     results, rc, _raw = start(ansible, [robot], "forbidden", env={"ROS_PACKAGE_PATH": str(lab_dir)})
     assert rc != 0 and "ROS_PACKAGE_PATH decides which code runs" in results[robot.name]["msg"]
 
+    # OpenSSL's configuration loads engines and providers: code, although no deny-list had it
+    results, rc, _raw = start(ansible, [robot], "forbidden", env={"OPENSSL_CONF": str(lab_dir / "evil.cnf")})
+    assert rc != 0 and "OPENSSL_CONF decides which code runs" in results[robot.name]["msg"]
+
     # an allowlist the launch account could change counts as none
-    allowlist = Path(robot.path("etc", "allowlist.json"))
+    allowlist = Path(robot.etc_path("ros_launch", "allowlist.json"))
     allowlist.chmod(0o666)
     try:
         results, rc, _raw = start(ansible, [robot], "forbidden")
@@ -468,7 +474,7 @@ def test_secret_env_values_appear_nowhere_but_in_the_launch(ansible, robots):
         "    - name: Apply the launch state\n      roverlab.clouddesktop.ros_launch:\n"
         "        name: secret\n        package: roverlab_demo\n        launch_file: talker.launch\n"
         "        setup_files: ['{{ ros_robot_env_file }}']\n        state_dir: '{{ ros_robot_state_dir }}'\n"
-        "        allowlist: '{{ ros_robot_allowlist_path }}'\n        secret_env: {ROBOT_TOKEN: '%s'}\n" % secret
+        "        secret_env: {ROBOT_TOKEN: '%s'}\n" % secret
     )
     rc, _output, raw = ansible.playbook(playbook, extra, limit=[robot.name], args=("-vvv",))
     try:
@@ -481,6 +487,15 @@ def test_secret_env_values_appear_nowhere_but_in_the_launch(ansible, robots):
         tag = launch_tag(robot, "secret")
         talker = [p for p in tagged_pids(tag) if "talker.py" in Path("/proc/%d/cmdline" % p).read_text()]
         assert ("ROBOT_TOKEN=%s" % secret).encode() in Path("/proc/%d/environ" % talker[0]).read_bytes()
+        # records and logs only for the launch account (what roslaunch and the nodes write in ros_log/ has their
+        # own modes, inside ros_log's 0700); the digest's key is not in the state directory
+        for path in [state_dir, *state_dir.rglob("*")]:
+            if "ros_log" not in path.relative_to(state_dir).parts[:-1]:
+                assert path.stat().st_mode & 0o077 == 0, "%s is mode %o" % (path, path.stat().st_mode & 0o777)
+        record = json.loads(state_file(robot, "secret").read_text())
+        assert "salt" not in record and record["spec"]["secret_digest"]
+        key = Path(robot.path("home", ".roverlab_ros_launch.key"))
+        assert key.stat().st_mode & 0o777 == 0o600 and key.read_text().strip() not in json.dumps(record)
     finally:
         ansible.launch([robot], "secret", state="stopped")
 
@@ -526,3 +541,125 @@ def test_lab_layout_login_as_root_and_su_to_the_launch_account(ansible, robots):
     finally:
         results, rc, raw = ansible.launch([robot], "via_su", login="root", state="stopped")
     assert_ok(results, rc, raw, changed=True)
+
+
+def test_a_play_environment_runs_nothing_and_values_arrive_byte_for_byte(ansible, robots, lab_dir):
+    """`environment:` on a play reaches the module's own environment: none of it may run as shell code, and
+    arguments with $HOME or ~ reach both the launch and its readiness query (roslaunch --nodes) as written."""
+    robot = robots[0]
+    canary = lab_dir / "pwned-by-environment"
+    value = "$HOME ~ ~root ${f} $f `touch %s`" % canary
+    playbook = ansible.base / "environment.yml"
+    playbook.write_text(
+        "- name: Start with a hostile play environment\n  hosts: robots\n  gather_facts: false\n"
+        "  environment:\n"
+        "    f: '\"; touch %s; : \"'\n"
+        "    ROS_PACKAGE_PATH: $(touch %s)\n"
+        "  tasks:\n"
+        "    - name: Apply the launch state\n      roverlab.clouddesktop.ros_launch:\n"
+        "        name: environment\n        package: roverlab_demo\n        launch_file: talker.launch\n"
+        "        setup_files: ['{{ ros_robot_env_file }}']\n        state_dir: '{{ ros_robot_state_dir }}'\n"
+        "        arguments: {prefix: '%s'}\n" % (canary, canary, value.replace("'", "''"))
+    )
+    rc, output, raw = ansible.playbook(playbook, limit=[robot.name])
+    try:
+        assert not canary.exists(), "a value of the play's environment ran as shell code"
+        assert rc == 0, raw[-3000:]
+        result = ansible.task_results(output, "Apply the launch state")[robot.name]
+        # no wait_for: the nodes come from roslaunch --nodes, which must see the launch file as the launch does
+        assert result["nodes"] == ["/talker"] and result["nodes_up"] == ["/talker"], result
+        assert param(robot, "/talker/prefix") == value
+        assert "prefix:=%s" % value in result["command"]
+    finally:
+        ansible.launch([robot], "environment", state="stopped")
+    assert not canary.exists()
+
+
+def test_launches_whose_names_extend_each_other_keep_apart(ansible, robots):
+    robot = robots[1]
+    # two launches with different nodes (one master: a second /talker would end the first)
+    first, rc, raw = ansible.launch([robot], "chat.run", package="roverlab_demo", file="bench.launch")
+    assert_ok(first, rc, raw, changed=True)
+    tag = launch_tag(robot, "chat.run")
+    try:
+        second, rc, raw = start(ansible, [robot], "chat", arguments={"rate": 20})
+        assert_ok(second, rc, raw, changed=True)
+        stopped, rc, raw = ansible.launch([robot], "chat", state="stopped")
+        assert_ok(stopped, rc, raw, changed=True)
+        status, rc, raw = ansible.launch([robot], "chat.run", state="status")
+        assert_ok(status, rc, raw, changed=False)
+        assert status[robot.name]["state"] == "running" and status[robot.name]["pid"] == first[robot.name]["pid"]
+    finally:
+        results, rc, raw = ansible.launch([robot], "chat.run", state="stopped")
+    assert_ok(results, rc, raw, changed=True)
+    assert tagged_pids(tag) == []
+    assert not live_pid(first[robot.name]["pid"])
+
+
+def test_each_robot_decides_with_its_own_allowlist_at_the_fixed_path(ansible, robots, lab_dir):
+    allowing, refusing = robots[1], robots[2]
+    allowlist = Path(refusing.etc_path("ros_launch", "allowlist.json"))
+    original = allowlist.read_text()
+    document = json.loads(original)
+    document["launches"] = [e for e in document["launches"] if e.get("launch_file") != "talker.launch"]
+    allowlist.write_text(json.dumps(document))
+    try:
+        results, rc, _raw = start(ansible, [allowing, refusing], "own_allowlist")
+        assert rc != 0
+        assert results[allowing.name]["state"] == "running", results[allowing.name]
+        assert "does not allow package roverlab_demo, launch file talker.launch" in results[refusing.name]["msg"]
+        assert "/etc/roverlab/ros_launch/allowlist.json" in results[refusing.name]["msg"]
+    finally:
+        allowlist.write_text(original)
+        ansible.launch([allowing], "own_allowlist", state="stopped")
+
+    # a task cannot bring its own allowlist, however permissive
+    own = lab_dir / "own-allowlist.json"
+    own.write_text(json.dumps({"launches": [{"package": "*", "launch_file": "*"}]}))
+    playbook = ansible.base / "own-allowlist.yml"
+    playbook.write_text(
+        "- name: Bring an allowlist\n  hosts: robots\n  gather_facts: false\n  tasks:\n"
+        "    - name: Apply the launch state\n      roverlab.clouddesktop.ros_launch:\n"
+        "        name: own\n        package: roverlab_demo\n        launch_file: not_allowed.launch\n"
+        "        setup_files: ['{{ ros_robot_env_file }}']\n        state_dir: '{{ ros_robot_state_dir }}'\n"
+        "        allowlist: %s\n" % own
+    )
+    rc, output, _raw = ansible.playbook(playbook, limit=[allowing.name])
+    assert rc != 0
+    assert (
+        "allowlist is no longer an option"
+        in ansible.task_results(output, "Apply the launch state")[allowing.name]["msg"]
+    )
+    assert not state_file(allowing, "own").exists()
+
+    # nor can the inventory move it: the role refuses the variable that did
+    prepare = ansible.base / "prepare-moved.yml"
+    prepare.write_text(
+        "- name: Prepare\n  hosts: robots\n  gather_facts: false\n"
+        "  roles:\n    - role: roverlab.clouddesktop.ros_robot\n"
+    )
+    rc, _output, raw = ansible.playbook(
+        prepare, {"ros_robot_allowlist_path": str(own)}, login="root", limit=[allowing.name]
+    )
+    assert rc != 0 and "ros_robot_allowlist_path is no longer a variable" in raw
+
+
+def test_the_first_launch_on_a_freshly_prepared_robot_prints_no_warning(ansible, robots, lab_dir):
+    """The lab's path: log in as root, su to the launch account, whose home root's cwd is not in. A module that
+    must make the account's remote_tmp itself warns about it: ros_robot makes it beforehand."""
+    robot = robots[2]
+    shutil.rmtree(robot.path("home", ".ansible"), ignore_errors=True)  # as on a robot that never ran a module
+    prepare = lab_dir / "prepare-again.yml"
+    prepare.write_text(
+        "- name: Prepare\n  hosts: robots\n  gather_facts: false\n"
+        "  roles:\n    - role: roverlab.clouddesktop.ros_robot\n"
+    )
+    rc, _output, raw = ansible.playbook(prepare, login="root", limit=[robot.name])
+    assert rc == 0, raw[-3000:]
+    results, rc, raw = start(ansible, [robot], "first", login="root")
+    try:
+        assert_ok(results, rc, raw, changed=True)
+        assert "remote_tmp" not in raw and "[WARNING]" not in raw, raw[-3000:]
+        assert not results[robot.name].get("warnings"), results[robot.name]["warnings"]
+    finally:
+        ansible.launch([robot], "first", login="root", state="stopped")

@@ -11,7 +11,6 @@ import json
 import os
 import subprocess
 import textwrap
-from pathlib import Path
 
 import pytest
 
@@ -73,6 +72,8 @@ def robot(tmp_path, monkeypatch):
     # the launch account's home (the secret_env key lives there): the test's own, not this user's real one
     (tmp_path / "home").mkdir()
     monkeypatch.setattr(lifecycle, "account", lambda: ("launcher", str(tmp_path / "home")))
+    # the robot's allowlist is at a fixed path; here, the test's own file
+    monkeypatch.setattr(_ros_allowlist, "ROBOT_ALLOWLIST", str(allowlist))
     if os.geteuid() != 0:  # the files belong to this user: let it count as root here
         monkeypatch.setattr(_ros_allowlist, "_check_owned_by_root", lambda path, what, sticky_ok=False: os.stat(path))
     base = {
@@ -80,7 +81,6 @@ def robot(tmp_path, monkeypatch):
         "package": "demo_nodes_py",
         "launch_file": "talker.launch.py",
         "setup_files": [str(setup)],
-        "allowlist": str(allowlist),
         "state_dir": str(tmp_path / "state"),
         "env": {"FAKE_ROS2_DIR": str(tmp_path)},
         "wait_for": ["/talker"],
@@ -175,7 +175,7 @@ def test_static_peers_on_humble_are_warned_about(robot, run_module, monkeypatch)
         ({"secret_env": {"ROSCONSOLE_CONFIG_FILE": "/tmp/x"}}, "ROSCONSOLE_CONFIG_FILE decides which code runs"),
         ({"env": {"UNNAMED": "x"}}, "UNNAMED is not a variable a launch may set"),
         ({"setup_files": ["/etc/profile"]}, "does not allow sourcing /etc/profile"),
-        ({"allowlist": "/nonexistent/allowlist.json"}, "nothing may be launched"),
+        ({"allowlist": "/tmp/my-own-allowlist.json"}, "allowlist is no longer an option"),
         ({"name": "../escape"}, "launch name"),
         ({"env": {"A": "1"}, "secret_env": {"A": "2"}}, "given in both env and secret_env"),
     ],
@@ -416,10 +416,10 @@ def test_no_value_is_expanded_run_as_shell_or_put_on_a_command_line(robot, run_m
     (path / "bin" / "roslaunch").chmod(0o755)
     setup = path / "setup.bash"
     setup.write_text("export ROS_VERSION=1 ROS_DISTRO=noetic\nexport PATH=%s:$PATH\n" % (path / "bin"))
-    allowlist = json.loads(Path(base["allowlist"]).read_text())
+    allowlist = json.loads((path / "etc" / "allowlist.json").read_text())
     allowlist["launches"].append({"package": "demo", "launch_file": "talker.launch", "ros_version": 1})
     allowlist["env_names"] = ["FAKE_ROS_DIR", "ROBOT_LABEL", "FAKE_ROS2_DIR", "TOKEN"]
-    Path(base["allowlist"]).write_text(json.dumps(allowlist))
+    (path / "etc" / "allowlist.json").write_text(json.dumps(allowlist))
     # what `environment:` on a play, block or task puts into the module's environment
     monkeypatch.setenv("f", '"; touch %s; : "' % canary)
     monkeypatch.setenv("HOME", str(path / "home"))
@@ -511,3 +511,19 @@ def test_a_launch_in_the_legacy_layout_is_refused_until_stopped(robot, run_modul
         for leftover in (launch, supervisor):
             leftover.kill()
             leftover.wait()
+
+
+def test_the_robot_decides_which_allowlist_counts(robot, run_module, monkeypatch):
+    path, base = robot
+    # a task that brings its own permissive allowlist is refused, whatever that file says
+    own = path / "etc" / "own.json"
+    own.write_text(json.dumps({"launches": [{"package": "*", "launch_file": "*"}], "setup_files": ["/**"]}))
+    own.chmod(0o644)
+    result = run_module(ros_launch.main, dict(base, allowlist=str(own), launch_file="secret.launch.py"))
+    assert result["failed"] and "allowlist is no longer an option" in result["msg"], result
+    assert not (path / "state").exists()
+    # without the robot's own file nothing starts; stop and status do not need it
+    monkeypatch.setattr(_ros_allowlist, "ROBOT_ALLOWLIST", str(path / "etc" / "missing.json"))
+    result = run_module(ros_launch.main, base)
+    assert result["failed"] and "no allowlist at %s" % (path / "etc" / "missing.json") in result["msg"]
+    assert run_module(ros_launch.main, dict(base, state="status"))["state"] == "stopped"
