@@ -350,7 +350,7 @@ def playbook_variables(name):
 
 @lru_cache(maxsize=None)
 def playbook_tags(name):
-    files, _ = playbook_closure(name)
+    files = playbook_closure(name)[0]
     tags = {"all", "always", "never", "tagged", "untagged"}
 
     def visit(key, value):
@@ -426,7 +426,7 @@ def parse_options(command, argv):
     while i < len(argv):
         word = argv[i]
         if word.startswith("-") and word != "-":
-            name, _, inline = word.partition("=") if word.startswith("--") else (word, "", "")
+            name, inline = word.split("=", 1) if word.startswith("--") and "=" in word else (word, "")
             if name not in PLAYBOOK_OPTIONS:
                 command.problems.append("unknown option %s" % word)
                 i += 1
@@ -494,7 +494,7 @@ def check_ansible_playbook(command, aliases):
     inventory = inventory_of(options)
     if inventory != DEFAULT_INVENTORY and not path_exists(inventory, aliases):
         command.problems.append("-i %s: no such inventory" % inventory)
-    lab = inventory == DEFAULT_INVENTORY and not any(n in ("--syntax-check", "--list-tasks") for n, _ in options)
+    lab = inventory == DEFAULT_INVENTORY and not any(o[0] in ("--syntax-check", "--list-tasks") for o in options)
     command.kind = "lab" if lab else "own-lab" if inventory != DEFAULT_INVENTORY else "static"
 
 

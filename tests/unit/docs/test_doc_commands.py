@@ -60,7 +60,7 @@ def check_doc(tmp_path, text):
 )
 def test_the_checker_catches(tmp_path, block, problem):
     found = check_doc(tmp_path, "text\n\n```sh\n%s\n```\n" % block)
-    problems = [p for _, _, ps in found for p in ps]
+    problems = [p for entry in found for p in entry[2]]
     assert any(problem in p for p in problems), problems
 
 
@@ -77,7 +77,7 @@ def test_the_checker_accepts_what_runs(tmp_path):
         "```\n"
         "```yaml\nansible-playbook nothing.yml\n```\n",
     )
-    assert [problems for _, _, problems in found] == [[]] * 7, found
+    assert [entry[2] for entry in found] == [[]] * 7, found
 
 
 def test_node_blocks_are_listed_not_checked(tmp_path):
@@ -94,4 +94,4 @@ def test_kinds(tmp_path):
         ".venv/bin/ansible-doc -t role roverlab.clouddesktop.common\n"
         "```\n",
     )
-    assert [kind for _, kind, _ in found] == ["lab", "own-lab", "static"]
+    assert [entry[1] for entry in found] == ["lab", "own-lab", "static"]
