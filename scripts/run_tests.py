@@ -142,44 +142,22 @@ def build_collection(log):
     return 0
 
 
-# Warnings of Galaxy's importer that come from its own environment, not from the collection: it unpacks the
-# tarball under ansible_collections/placeholder_namespace/placeholder_name, so ansible-lint cannot find a playbook
-# that another playbook imports by its FQCN. Accepted only for playbooks that the tarball holds.
-IMPORTER_PLACEHOLDER_PLAYBOOK = re.compile(r"^WARNING: ERROR +Failed to find roverlab\.clouddesktop\.(\w+) playbook\.$")
-
-
-def importer_findings(output, tarball_names):
-    """The importer's WARNING/ERROR lines that are the collection's own fault."""
-    findings = []
-    for line in output.splitlines():
-        line = line.rstrip()
-        if not line.startswith(("WARNING:", "ERROR:")):
-            continue
-        placeholder = IMPORTER_PLACEHOLDER_PLAYBOOK.match(line)
-        if placeholder and "playbooks/%s.yml" % placeholder.group(1) in tarball_names:
-            continue
-        findings.append(line)
-    return findings
+def importer_findings(output):
+    """The importer's WARNING and ERROR lines: each one is a finding."""
+    return [line.rstrip() for line in output.splitlines() if line.startswith(("WARNING:", "ERROR:"))]
 
 
 def galaxy_importer(log):
     """Galaxy's own import check (galaxy-importer) on the tarball that the build stage's code makes, offline:
-    tests/galaxy-importer.cfg turns off ansible-test (it would run in a container) and keeps ansible-lint offline.
-    The dependency collections are on PYTHONPATH so that ansible-lint inside the importer resolves their modules,
-    as it does where the collection is installed with its dependencies."""
+    tests/galaxy-importer.cfg turns off ansible-test (it would run in a container) and the importer's own ansible-lint
+    run (the ansible-lint stage lints a superset of the tarball's files with more rules; the importer would add a
+    second run with a fixed 180 s limit that a busy two-core machine can hit)."""
     rc, tarball, made = build_tarball(log, "galaxy-importer")
     if rc:
         return rc
-    names = set(
-        subprocess.run(["tar", "-tzf", str(tarball)], capture_output=True, text=True, check=True).stdout.split()
-    )
     cwd = Path(tempfile.mkdtemp(prefix="roverlab-importer-"))  # the importer writes importer_result.json here
-    env = dict(
-        os.environ,
-        GALAXY_IMPORTER_CONFIG=str(REPO / "tests" / "galaxy-importer.cfg"),
-        PYTHONPATH=str(CACHE / "collections"),
-    )
-    env.pop("ANSIBLE_CONFIG", None)  # the importer's ansible-lint and ansible-doc use the unpacked collection only
+    env = dict(os.environ, GALAXY_IMPORTER_CONFIG=str(REPO / "tests" / "galaxy-importer.cfg"))
+    env.pop("ANSIBLE_CONFIG", None)  # the importer's ansible-doc reads the unpacked collection, not this checkout
     log.write("$ python -m galaxy_importer.main %s\n" % tarball)
     log.flush()
     try:
@@ -196,18 +174,16 @@ def galaxy_importer(log):
         log.write("timed out after %d s\n" % STAGE_TIMEOUT)
         return 124
     log.write(done.stdout + done.stderr)
-    findings = importer_findings(done.stdout + done.stderr, names)
+    findings = importer_findings(done.stdout + done.stderr)
     ok = done.returncode == 0 and "Importer processing completed successfully" in done.stdout and not findings
     for line in findings:
         log.write("galaxy-importer finding: %s\n" % line)
     if ok:
         for path in [*made, cwd]:
             shutil.rmtree(path)
-        log.write("galaxy-importer accepts %s with no finding of the collection's own\n" % tarball.name)
+        log.write("galaxy-importer accepts %s without a warning\n" % tarball.name)
         return 0
-    log.write(
-        "ERROR: galaxy-importer rc=%d, %d finding(s) of the collection's own\n" % (done.returncode, len(findings))
-    )
+    log.write("ERROR: galaxy-importer rc=%d, %d warning(s) or error(s)\n" % (done.returncode, len(findings)))
     return 1
 
 
