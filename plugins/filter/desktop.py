@@ -3,8 +3,11 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Filters for cloud desktops: check the declared users, and tabulate the desktops a cluster runs."""
 
+import re
+
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._desktop import contract as contract
 from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._desktop import credentials as credentials
 from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._desktop import dns as dns
 from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._desktop import plan as plan
@@ -14,7 +17,7 @@ from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._k8s import 
 USER_LABEL = "clouddesktop.roverlab.io/user"
 TABLE_COLUMNS = (
     ("user", "USER"),
-    ("environment", "ENV"),
+    ("tier", "TIER"),
     ("url", "URL"),
     ("node", "NODE"),
     ("cpu", "CPU"),
@@ -26,14 +29,45 @@ TABLE_COLUMNS = (
 _KEY_SOURCES = {"user": "own key", "kept": "own key", "hook": "own key", "shared": "shared key", "none": "none"}
 
 
-def desktop_users(users, settings):
-    """Check every declared desktop user and return them complete; one error lists every problem."""
-    if not isinstance(settings, dict):
-        raise AnsibleFilterError("desktop_users needs the role's settings as a dict")
-    try:
-        return spec.normalize_users(users, settings)
-    except spec.DesktopSpecError as exc:
-        raise AnsibleFilterError(str(exc)) from exc
+def desktop_check(users, settings, target, selection=None, defined_variables=None):
+    """Check the inventory's desktops (and a one-user run's options) for ``target`` (kubernetes or docker).
+
+    Bad input is returned, not raised: ``{problems, message, warnings, desktops, selected}``, so that a task
+    fails with ``message`` once. See plugin_utils/_desktop/spec.py.
+    """
+    if not isinstance(settings, dict) or target not in spec.TARGETS:
+        raise AnsibleFilterError(
+            "desktop_check needs the role's settings as a dict and a target (kubernetes or docker)"
+        )
+    if selection is not None and not isinstance(selection, dict):
+        raise AnsibleFilterError("desktop_check: selection must be a dict {user, options}")
+    return spec.check(users, settings, target, selection, defined_variables or ())
+
+
+def desktop_options(target):
+    """The names a one-desktop run reads (user, the entry keys that may be given with -e, older names)."""
+    if target not in spec.TARGETS:
+        raise AnsibleFilterError("desktop_options: the target must be kubernetes or docker, got %r" % (target,))
+    return spec.option_names(target)
+
+
+def desktop_password(length):
+    """A new desktop password (letters and digits from Python's secrets module); the one way both targets make one."""
+    if isinstance(length, bool) or not isinstance(length, int) or length < spec.MIN_PASSWORD_LENGTH:
+        raise AnsibleFilterError(
+            "a desktop password needs at least %d characters, got %r" % (spec.MIN_PASSWORD_LENGTH, length)
+        )
+    return credentials.new_password(length)
+
+
+def desktop_env(desktop, secrets):
+    """The container environment of a checked desktop (Docker target): its plain settings and its secrets.
+
+    ``secrets``: {password, tailscale-authkey}. The result holds the password: use it only under no_log.
+    """
+    if not isinstance(desktop, dict) or not isinstance(secrets, dict):
+        raise AnsibleFilterError("desktop_env needs a checked desktop and a dict of its secrets")
+    return contract.container_environment(desktop, secrets)
 
 
 def _live(value, name, namespaces=None):
@@ -64,8 +98,10 @@ def desktop_credentials(desktops, live_secrets, explicit_keys=None, issued_keys=
     live_secrets = _live(live_secrets, "desktop_credentials")
     if not isinstance(desktops, list) or not isinstance(live_secrets, list):
         raise AnsibleFilterError("desktop_credentials needs the checked desktops and the Secrets read back")
-    if not isinstance(length, int) or length < 12:
-        raise AnsibleFilterError("a desktop password needs at least 12 characters, got %r" % (length,))
+    if not isinstance(length, int) or length < spec.MIN_PASSWORD_LENGTH:
+        raise AnsibleFilterError(
+            "a desktop password needs at least %d characters, got %r" % (spec.MIN_PASSWORD_LENGTH, length)
+        )
     return credentials.plan_credentials(desktops, live_secrets, explicit_keys, issued_keys, shared_key, length)
 
 
@@ -97,43 +133,51 @@ def desktop_handout(desktops, run_credentials, live_secrets, live, namespaces, t
         entries.append(
             _handout_entry(
                 desktop["name"],
-                desktop["environment"],
+                desktop["tier"],
                 ["%s://%s/" % (scheme, desktop["hosts"][app]) for app in ("vnc", "code")],
                 own["password"],
                 _KEY_SOURCES[own["key_source"]],
             )
         )
     in_this_run = {d["name"] for d in desktops}
-    env_of = {ns: env for env, ns in namespaces.items()}
-    live = _live(live, "desktop_handout", list(env_of))
+    tier_of = {ns: tier for tier, ns in namespaces.items()}
+    live = _live(live, "desktop_handout", list(tier_of))
     urls = {}
     for item in live.get("Ingress") or []:
         meta = item.get("metadata") or {}
         urls[(meta.get("namespace"), (meta.get("labels") or {}).get(USER_LABEL))] = list(_ingress_urls(item))
-    for secret in _live(live_secrets, "desktop_handout", list(env_of)):
+    # a removed desktop keeps its Secret (and volume) until purged; the handout lists the desktops that exist
+    existing = {
+        (
+            (item.get("metadata") or {}).get("namespace"),
+            ((item.get("metadata") or {}).get("labels") or {}).get(USER_LABEL),
+        )
+        for item in live.get("Deployment") or []
+    }
+    for secret in _live(live_secrets, "desktop_handout", list(tier_of)):
         meta = secret.get("metadata") or {}
         user = (meta.get("labels") or {}).get(USER_LABEL)
-        if not user or user in in_this_run:
+        if not user or user in in_this_run or (meta.get("namespace"), user) not in existing:
             continue
         kept = credentials.secret_values(secret)
         key = kept.get(credentials.TAILSCALE_KEY, "")
         entries.append(
             _handout_entry(
                 user,
-                env_of[meta["namespace"]],
+                tier_of[meta["namespace"]],
                 urls.get((meta["namespace"], user), ["", ""]),
                 kept.get(credentials.PASSWORD_KEY, ""),
                 "shared key" if key and key == shared_key else ("own key" if key else "none"),
             )
         )
     # one order whatever the run, so that a run for one desktop rewrites the file only when something changed
-    return sorted(entries, key=lambda e: (e["user"], e["environment"]))
+    return sorted(entries, key=lambda e: (e["user"], e["tier"]))
 
 
-def _handout_entry(user, environment, urls, password, tailscale):
+def _handout_entry(user, tier, urls, password, tailscale):
     return {
         "user": user,
-        "environment": environment,
+        "tier": tier,
         "desktop_url": urls[0],
         "vscode_url": urls[1],
         "password": password,
@@ -153,11 +197,13 @@ def desktop_dns_changes(record_sets, desktops, mode, domain, address, ttl=300):
 
 
 def desktop_rows(deployments, pods, ingresses, namespaces=None):
-    """One row per desktop Deployment: user, environment, namespace, url, code_url, node, cpu, memory, gpu, phase.
+    """One row per desktop Deployment: user, tier, namespace, url, code_url, node, cpu, memory, gpu, phase.
 
-    ``namespaces`` maps environment names to namespaces (cloud_desktop_namespaces) to show ``prod``/``dev``.
+    ``namespaces`` maps tiers to namespaces (cloud_desktop_namespaces) to show ``prod``/``dev``. A stopped
+    desktop (no replica) shows ``Stopped``; a pod that waits for a node shows why (``Pending (Unschedulable:
+    Insufficient nvidia.com/gpu)``).
     """
-    env_of = {ns: env for env, ns in (namespaces or {}).items()}
+    tier_of = {ns: tier for tier, ns in (namespaces or {}).items()}
     pods_by_user = {}
     for pod in pods or []:
         meta = pod.get("metadata") or {}
@@ -186,7 +232,7 @@ def desktop_rows(deployments, pods, ingresses, namespaces=None):
             {
                 "user": user,
                 "namespace": key[0],
-                "environment": env_of.get(key[0], key[0]),
+                "tier": tier_of.get(key[0], key[0]),
                 "url": vnc,
                 "code_url": code,
                 "node": node,
@@ -228,8 +274,18 @@ def _pod_state(deployment, pods):
         phase = "Terminating"
     for condition in status.get("conditions") or []:
         if condition.get("type") == "PodScheduled" and condition.get("status") == "False" and condition.get("reason"):
-            phase = "%s (%s)" % (phase, condition["reason"])
+            why = _unschedulable_why(condition.get("message") or "")
+            phase = "%s (%s%s)" % (phase, condition["reason"], ": " + why if why else "")
     return (pod.get("spec") or {}).get("nodeName") or "", phase
+
+
+def _unschedulable_why(message):
+    """What is short, from the scheduler's message ("0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had
+    untolerated taint ... preemption: ..."): the resources that are short, else the scheduler's reasons."""
+    reasons = message.split(" available: ", 1)[-1].split(". preemption:", 1)[0].rstrip(". ")
+    parts = [re.sub(r"^\d+ ", "", part.strip()) for part in reasons.split(",") if part.strip()]
+    short = sorted({p for p in parts if p.startswith("Insufficient ")})
+    return ", ".join(short or parts)
 
 
 def _ingress_urls(ingress):
@@ -256,7 +312,10 @@ def _range(request, limit):
 class FilterModule:
     def filters(self):
         return {
-            "desktop_users": desktop_users,
+            "desktop_check": desktop_check,
+            "desktop_env": desktop_env,
+            "desktop_options": desktop_options,
+            "desktop_password": desktop_password,
             "desktop_plan": desktop_plan,
             "desktop_credentials": desktop_credentials,
             "desktop_keys_to_issue": desktop_keys_to_issue,

@@ -33,6 +33,20 @@ def k8s_free_resource(nodes, pods, resource="nvidia.com/gpu"):
         raise AnsibleFilterError("a node or pod has a malformed %s: %s" % (resource, exc)) from exc
 
 
+def k8s_fit_resource(nodes, pods, wanted, resource="nvidia.com/gpu"):
+    """Whether each of ``wanted`` ([{name, amount, labels}]) fits on one node, with the cluster-wide totals.
+
+    The result has k8s_free_resource's keys plus fits, placements, unplaced and per_node (node,
+    allocatable, free); see plugin_utils/_k8s/capacity.py.
+    """
+    if not isinstance(nodes, list) or not isinstance(pods, list) or not isinstance(wanted, list):
+        raise AnsibleFilterError("k8s_fit_resource needs the lists of Nodes and Pods and a list of wanted amounts")
+    try:
+        return dict(capacity.free_resource(nodes, pods, resource), **capacity.fit(nodes, pods, resource, wanted))
+    except quantity.QuantityError as exc:
+        raise AnsibleFilterError("a node, pod or wanted amount has a malformed %s: %s" % (resource, exc)) from exc
+
+
 def k8s_changes(desired, live_by_kind):
     """Which manifests a server-side apply would change, judged from the objects already read.
 
@@ -82,6 +96,7 @@ class FilterModule:
         return {
             "k8s_quantity": k8s_quantity,
             "k8s_free_resource": k8s_free_resource,
+            "k8s_fit_resource": k8s_fit_resource,
             "k8s_changes": k8s_changes,
             "k8s_label_value": k8s_label_value,
         }

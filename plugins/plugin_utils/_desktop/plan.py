@@ -14,6 +14,8 @@ from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._k8s import 
 USER_LABEL = "clouddesktop.roverlab.io/user"
 # The kinds removed with a desktop, in the order they go; the volume only goes when purging.
 DELETE_ORDER = ("Deployment", "Ingress", "Service", "NetworkPolicy", "Secret", "PersistentVolumeClaim")
+# What a removal keeps unless purging: the data and the credentials that go with it.
+KEPT_UNLESS_PURGED = ("Secret", "PersistentVolumeClaim")
 API_VERSIONS = {
     "Deployment": "apps/v1",
     "Ingress": "networking.k8s.io/v1",
@@ -32,14 +34,21 @@ def plan_desktops(desired, live, gpu_resource="nvidia.com/gpu"):
     """Plan around the manifests for ``desired`` (checked users) against ``live`` objects.
 
     Returns a dict with:
-      moves        [{name, from, to, claim, volume}] desktops whose environment changed (volume: the bound PV)
+      moves        [{name, from, to, claim, volume}] desktops whose tier changed (volume: the bound PV)
       conflicts    [text] changes that must be refused before anything is done
-      gpu_more     [{name, more}] desktops that need more GPUs than they hold now
+      gpu_more     [{name, more, amount, labels}] desktops that need more GPUs than they hold now (amount: all
+                   they will hold, on one node; labels: those of the pod they replace)
       gpu_needed   int, the sum of gpu_more
       delete       [manifest stubs] objects to remove (absent desktops; what a move leaves behind)
-      kept_volumes [namespace/claim] volumes of removed desktops that stay
+      kept         [namespace/name] volumes and Secrets of removed desktops that stay (purge removes them)
       restart      [{name, namespace, deployment}] running desktops asked to restart
       created      [name] desktops that do not exist yet
+      running      [name] desktops whose Deployment runs a pod (replicas 1) after this run; the others are
+                   stopped (replicas 0): ``present`` keeps what a desktop is, ``started``/``stopped`` decide
+      started      [name] existing desktops that were stopped and run again
+      stopped      [name] desktops that ran and stop now
+    A removed desktop keeps its volume AND its Secret, so that ``absent`` then ``present`` gives the user the same
+    password and Tailscale key with the same data; a confirmed purge removes both.
     """
     by_user = _index(live)
     plan = {
@@ -48,9 +57,12 @@ def plan_desktops(desired, live, gpu_resource="nvidia.com/gpu"):
         "gpu_more": [],
         "gpu_needed": 0,
         "delete": [],
-        "kept_volumes": [],
+        "kept": [],
         "restart": [],
         "created": [],
+        "running": [],
+        "started": [],
+        "stopped": [],
     }
     for desktop in desired:
         name = desktop["name"]
@@ -60,10 +72,23 @@ def plan_desktops(desired, live, gpu_resource="nvidia.com/gpu"):
             continue
         here = desktop["namespace"]
         elsewhere = sorted(ns for ns in objects if ns != here)
-        current_gpus = _held_gpus(objects, gpu_resource)
-        more = desktop["gpu"] - current_gpus
+        deployments = [kinds["Deployment"] for kinds in objects.values() if "Deployment" in kinds]
+        was_running = any(_replicas(d) != 0 for d in deployments)
+        running = desktop["state"] in ("started", "restarted") or (
+            desktop["state"] == "present" and (was_running or not deployments)
+        )
+        if running:
+            plan["running"].append(name)
+        if deployments and running and not was_running:
+            plan["started"].append(name)
+        elif was_running and not running:
+            plan["stopped"].append(name)
+        more = (desktop["gpu"] if running else 0) - _held_gpus(objects, gpu_resource)
         if more > 0:
-            plan["gpu_more"].append({"name": name, "more": more})
+            # the pod takes all its GPUs from one node; its old pod (Recreate) gives its own back first
+            plan["gpu_more"].append(
+                {"name": name, "more": more, "amount": desktop["gpu"], "labels": {USER_LABEL: name}}
+            )
             plan["gpu_needed"] += more
         if not objects:
             plan["created"].append(name)
@@ -72,7 +97,7 @@ def plan_desktops(desired, live, gpu_resource="nvidia.com/gpu"):
             _plan_move(plan, desktop, objects, elsewhere)
         else:
             _check_storage(plan, desktop, objects.get(here, {}).get("PersistentVolumeClaim"))
-        if desktop["state"] == "restarted" and not elsewhere and "Deployment" in objects.get(here, {}):
+        if desktop["state"] == "restarted" and was_running and not elsewhere and "Deployment" in objects.get(here, {}):
             deployment = objects[here]["Deployment"]
             plan["restart"].append({"name": name, "namespace": here, "deployment": deployment["metadata"]["name"]})
     return plan
@@ -100,8 +125,8 @@ def _plan_removal(plan, name, objects, purge):
             obj = objects[namespace].get(kind)
             if obj is None:
                 continue
-            if kind == "PersistentVolumeClaim" and not purge:
-                plan["kept_volumes"].append("%s/%s" % (namespace, obj["metadata"]["name"]))
+            if kind in KEPT_UNLESS_PURGED and not purge:
+                plan["kept"].append("%s %s/%s" % (kind, namespace, obj["metadata"]["name"]))
                 continue
             plan["delete"].append(_stub(kind, namespace, obj["metadata"]["name"]))
 
@@ -112,7 +137,7 @@ def _plan_move(plan, desktop, objects, elsewhere):
     if len(elsewhere) > 1 or len(claims) > 1:
         plan["conflicts"].append(
             "%s has desktop objects in %s; a desktop lives in one namespace. Remove the copy that is not "
-            "wanted (desktop.yml -e user=%s -e desktop_state=absent, in the right environment) and run again."
+            "wanted (desktop.yml -e user=%s -e state=absent -e tier=..., in that tier) and run again."
             % (name, " and ".join(sorted(objects)), name)
         )
         return
@@ -162,11 +187,16 @@ def _check_storage(plan, desktop, claim):
         )
 
 
+def _replicas(deployment):
+    replicas = (deployment.get("spec") or {}).get("replicas")
+    return 1 if replicas is None else replicas
+
+
 def _held_gpus(objects, gpu_resource):
     held = 0
     for kinds in objects.values():
         deployment = kinds.get("Deployment")
-        if deployment is None or (deployment.get("spec") or {}).get("replicas") == 0:
+        if deployment is None or _replicas(deployment) == 0:
             continue
         template = ((deployment.get("spec") or {}).get("template") or {}).get("spec") or {}
         for container in template.get("containers") or []:

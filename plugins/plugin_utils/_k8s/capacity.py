@@ -9,6 +9,9 @@ free = allocatable on schedulable nodes - what pods that still hold or wait for 
 A node counts when it is not cordoned and not reported NotReady. A pod counts until it has Succeeded
 or Failed, whether it runs or is still Pending: a pending GPU pod will take the next free GPU.
 Taints are not looked at: a GPU node tainted for other teams still shows its GPUs here.
+
+A pod takes all it requests from ONE node, so ``fit`` also places each request on a node: two GPUs
+where every node has one free do not fit, although the cluster has two.
 """
 
 from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._k8s import quantity as quantity
@@ -62,3 +65,61 @@ def free_resource(nodes, pods, resource):
 
 def _number(value):
     return quantity.as_number(quantity.format_quantity(value))
+
+
+def fit(nodes, pods, resource, wanted):
+    """Place each of ``wanted`` ([{name, amount, labels}]) on one schedulable node, largest first.
+
+    Pods whose labels include all of a wanted item's ``labels`` are the pods it replaces (a Recreate
+    Deployment stops them first), so what they hold counts as free for it. Pods still waiting for a node are
+    placed before the wanted items: they are in line first. Returns ``{fits, placements {name: node},
+    unplaced [{name, amount}], per_node [{node, allocatable, free}]}`` with the free amounts before placing.
+    """
+    allocatable = {}
+    for node in nodes or []:
+        amount = ((node.get("status") or {}).get("allocatable") or {}).get(resource)
+        if amount is not None and node_schedulable(node) and quantity.parse(amount) > 0:
+            allocatable[(node.get("metadata") or {}).get("name")] = quantity.parse(amount)
+    free = dict(allocatable)
+    waiting = []
+    for pod in pods or []:
+        if (pod.get("status") or {}).get("phase") in _DONE_PHASES:
+            continue
+        amount = pod_request(pod, resource)
+        labels = (pod.get("metadata") or {}).get("labels") or {}
+        if not amount or any(_has_labels(labels, item.get("labels")) for item in wanted):
+            continue
+        node = (pod.get("spec") or {}).get("nodeName")
+        if node:
+            if node in free:
+                free[node] -= amount
+        else:
+            waiting.append(amount)
+    before = [
+        {"node": name, "allocatable": _number(allocatable[name]), "free": _number(max(free[name], 0))}
+        for name in sorted(allocatable)
+    ]
+    for amount in sorted(waiting, reverse=True):
+        _place(free, amount)
+    placements, unplaced = {}, []
+    for item in sorted(wanted, key=lambda w: (-quantity.parse(w["amount"]), w["name"])):
+        node = _place(free, quantity.parse(item["amount"]))
+        if node is None:
+            unplaced.append({"name": item["name"], "amount": item["amount"]})
+        else:
+            placements[item["name"]] = node
+    return {"fits": not unplaced, "placements": placements, "unplaced": unplaced, "per_node": before}
+
+
+def _has_labels(labels, wanted):
+    return bool(wanted) and all(labels.get(k) == v for k, v in wanted.items())
+
+
+def _place(free, amount):
+    """The node with the least room that still fits ``amount`` (ties by name); that room is taken."""
+    fitting = sorted((room, name) for name, room in free.items() if room >= amount)
+    if not fitting:
+        return None
+    name = fitting[0][1]
+    free[name] -= amount
+    return name

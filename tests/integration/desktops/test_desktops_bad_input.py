@@ -7,7 +7,7 @@ CASES = [
     ({"desktop_users": [{"name": "Alice"}]}, "'Alice' is not a DNS label"),
     ({"desktop_users": [{"name": "bob_smith"}]}, "'bob_smith' is not a DNS label"),
     ({"desktop_users": [{"name": "alice"}, {"name": "alice", "cpu": 2}]}, "declared twice"),
-    ({"desktop_users": [{"name": "alice", "state": "stopped"}]}, "state 'stopped' is unknown"),
+    ({"desktop_users": [{"name": "alice", "state": "paused"}]}, "state 'paused' is unknown"),
     ({"desktop_users": [{"name": "alice", "gpu": 1, "image": "example/desk:1.0"}]}, "needs a CUDA image"),
     ({"desktop_users": [{"name": "alice", "cpu": "-1"}]}, "cpu '-1' must be more than zero"),
     ({"desktop_users": [{"name": "alice", "memory": "4 GB"}]}, "memory: '4 GB' is not a quantity"),

@@ -50,12 +50,10 @@ def test_delete_keeps_the_volume_and_purge_needs_both_flags(lab, kube):
     gone = lab.run("desktop", "-e", "user=alice", "-e", "desktop_state=absent")
     assert gone.rc == 0 and gone.changed > 0, gone
     assert deployment(kube, "alice") is None
-    assert kube.names("/api/v1/namespaces/%s/secrets" % PROD) == ["bob-clouddesktop"]
+    # the Secret stays with the volume, so that the desktop comes back with the same password
+    assert kube.names("/api/v1/namespaces/%s/secrets" % PROD) == ["alice-clouddesktop", "bob-clouddesktop"]
     assert "alice-clouddesktop-storage" in kube.names("/api/v1/namespaces/%s/persistentvolumeclaims" % PROD)
-    assert (
-        "Volumes kept (purge_data with confirm_purge removes them): clouddesktop-prod/alice-clouddesktop-storage"
-        in gone.text
-    )
+    assert "PersistentVolumeClaim clouddesktop-prod/alice-clouddesktop-storage" in gone.text
     assert lab.run("desktop", "-e", "user=alice", "-e", "desktop_state=absent").changed == 0
 
     before = kube.all_objects()
@@ -81,6 +79,7 @@ def test_delete_keeps_the_volume_and_purge_needs_both_flags(lab, kube):
     )
     assert purged.rc == 0 and purged.changed == 1, purged
     assert kube.names("/api/v1/namespaces/%s/persistentvolumeclaims" % PROD) == ["bob-clouddesktop-storage"]
+    assert kube.names("/api/v1/namespaces/%s/secrets" % PROD) == ["bob-clouddesktop"]
     assert deployment(kube, "bob") is not None
 
 

@@ -152,7 +152,7 @@ def test_desktop_list_shows_every_desktop(lab, kube):
     assert listing.rc == 0 and listing.changed == 0, listing
     lines = [line.strip(" -'\"") for line in listing.output.splitlines() if re.search(r"\b(USER|alice|bob)\b\s", line)]
     header = next(line for line in lines if line.startswith("USER"))
-    assert header.split() == ["USER", "ENV", "URL", "NODE", "CPU", "MEMORY", "GPU", "PHASE"]
+    assert header.split() == ["USER", "TIER", "URL", "NODE", "CPU", "MEMORY", "GPU", "PHASE"]
     bob = next(line.split() for line in lines if line.startswith("bob "))
     assert bob == ["bob", "dev", "http://vnc.bob.ros.example.org/", "rover1", "2-4", "4Gi-8Gi", "1", "Running"]
     assert "Declared in the inventory but not running: dora" in listing.text

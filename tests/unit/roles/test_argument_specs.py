@@ -18,6 +18,8 @@ import pytest
 import yaml
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
+from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._desktop import spec as desktop_spec
+
 REPO = Path(__file__).resolve().parents[3]
 ROLES = sorted(p.parent.parent.name for p in (REPO / "roles").glob("*/tasks/main.yml"))
 
@@ -25,6 +27,15 @@ ROLES = sorted(p.parent.parent.name for p in (REPO / "roles").glob("*/tasks/main
 EXTERNAL = {
     ("k3s", "roverlab_kubeconfig"): "the collection-wide kubeconfig path, set in inventories (group_vars/all)",
 }
+# The desktop roles' one-desktop options (-e user=alice -e state=stopped ...), named like the keys of a desktop
+# entry: given on the command line, listed once in the desktop spec (plugins/plugin_utils/_desktop/spec.py).
+EXTERNAL.update(
+    {
+        (role, name): "a one-desktop run's -e option (the desktop spec's option_names)"
+        for role, target in (("cloud_desktop", desktop_spec.KUBERNETES), ("desktop_docker", desktop_spec.DOCKER))
+        for name in desktop_spec.option_names(target)
+    }
+)
 
 
 def load(path):

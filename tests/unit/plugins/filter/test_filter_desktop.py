@@ -8,13 +8,16 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.roverlab.clouddesktop.plugins.filter.desktop import (
     FilterModule,
+    desktop_check,
     desktop_credentials,
     desktop_dns_changes,
+    desktop_env,
     desktop_handout,
+    desktop_options,
+    desktop_password,
     desktop_plan,
     desktop_rows,
     desktop_table,
-    desktop_users,
 )
 
 USER = "clouddesktop.roverlab.io/user"
@@ -75,7 +78,7 @@ def test_rows_and_table():
         [ingress("alice", tls=True), ingress("bob", "clouddesktop-dev")],
         NAMESPACES,
     )
-    assert [(r["user"], r["environment"], r["node"], r["gpu"], r["phase"]) for r in rows] == [
+    assert [(r["user"], r["tier"], r["node"], r["gpu"], r["phase"]) for r in rows] == [
         ("alice", "prod", "rover1", "0", "Running"),
         ("bob", "dev", "", "1", "Pending (Unschedulable)"),
         ("carol", "prod", "", "0", "Stopped"),
@@ -85,7 +88,7 @@ def test_rows_and_table():
     assert rows[1]["url"] == "http://vnc.bob.ros.example.org/"
     assert (rows[0]["cpu"], rows[0]["memory"]) == ("2-4", "4Gi-8Gi")
     table = desktop_table(rows)
-    assert table[0].split() == ["USER", "ENV", "URL", "NODE", "CPU", "MEMORY", "GPU", "PHASE"]
+    assert table[0].split() == ["USER", "TIER", "URL", "NODE", "CPU", "MEMORY", "GPU", "PHASE"]
     assert table[2].split()[:4] == ["bob", "dev", "http://vnc.bob.ros.example.org/", "-"]
     assert len({line.index("URL") if "URL" in line else None for line in table[:1]}) == 1
 
@@ -95,21 +98,51 @@ def test_a_desktop_without_pods_says_so():
     assert row["phase"] == "NoPod" and row["url"] == ""
 
 
-def test_user_errors_become_filter_errors():
-    with pytest.raises(AnsibleFilterError, match="not a DNS label"):
-        desktop_users(
-            [{"name": "Alice"}],
-            {
-                "namespaces": {"prod": "p"},
-                "default_environment": "prod",
-                "host_patterns": {"vnc": "{user}", "code": "c{user}"},
-                "cpu": "1",
-                "cpu_limit": "1",
-                "memory": "1Gi",
-                "memory_limit": "1Gi",
-                "storage": "1Gi",
-            },
-        )
+def test_bad_desktops_are_returned_not_raised_so_that_a_task_reports_them_once():
+    # an exception out of a filter is printed three times by Ansible 2.19's error chain; a result is not
+    settings = {
+        "namespaces": {"prod": "p"},
+        "default_tier": "prod",
+        "domain": "ros.example.org",
+        "host_patterns": {"vnc": "{user}.{domain}", "code": "c{user}.{domain}"},
+        "image": "example/desk",
+        "image_tag": "1",
+        "cpu": "1",
+        "cpu_limit": "1",
+        "memory": "1Gi",
+        "memory_limit": "1Gi",
+        "shm_size": "64Mi",
+        "storage": "1Gi",
+        "resolution": "800x600",
+        "password_length": 20,
+    }
+    checked = desktop_check([{"name": "Alice"}], settings, "kubernetes")
+    assert checked["message"].count("not a DNS label") == 1
+    assert checked["message"].startswith("1 problem(s) in the desktop users, nothing was changed:")
+    assert checked["desktops"] == []
+    with pytest.raises(AnsibleFilterError, match="kubernetes or docker"):
+        desktop_check([], settings, "podman")
+
+
+def test_options_passwords_and_the_container_environment():
+    assert desktop_options("kubernetes")[:3] == ["user", "state", "tier"]
+    assert "slot" in desktop_options("docker") and "tier" not in desktop_options("docker")
+    first, second = desktop_password(20), desktop_password(20)
+    assert len(first) == 20 and first.isalnum() and first != second
+    with pytest.raises(AnsibleFilterError, match="at least 12"):
+        desktop_password(8)
+    desktop = {
+        "env": {"RESOLUTION": "800x600"},
+        "secret_env": [
+            {"name": "PASSWORD", "key": "password", "optional": False},
+            {"name": "AUTHKEY", "key": "tailscale-authkey", "optional": True},
+        ],
+    }
+    assert desktop_env(desktop, {"password": "pw", "tailscale-authkey": ""}) == {
+        "RESOLUTION": "800x600",
+        "PASSWORD": "pw",
+    }
+    assert desktop_env(desktop, {"password": "pw", "tailscale-authkey": "k"})["AUTHKEY"] == "k"
 
 
 def test_credentials_need_a_long_enough_password():
@@ -124,7 +157,10 @@ def test_dns_mode_is_checked():
 
 def test_all_filters_are_registered():
     assert set(FilterModule().filters()) == {
-        "desktop_users",
+        "desktop_check",
+        "desktop_env",
+        "desktop_options",
+        "desktop_password",
         "desktop_plan",
         "desktop_credentials",
         "desktop_keys_to_issue",
@@ -155,8 +191,8 @@ def secret(user, namespace="clouddesktop-prod", **data):
 def test_handout_lists_this_runs_desktops_and_every_other_one_the_cluster_runs():
     hosts = {"vnc": "vnc.erin.ros.example.org", "code": "code.erin.ros.example.org"}
     run = [
-        {"name": "erin", "state": "present", "environment": "dev", "hosts": hosts},
-        {"name": "zoe", "state": "absent", "environment": "prod", "hosts": {}},
+        {"name": "erin", "state": "present", "tier": "dev", "hosts": hosts},
+        {"name": "zoe", "state": "absent", "tier": "prod", "hosts": {}},
     ]
     run_credentials = {"erin": {"password": "erin-password-1", "key_source": "hook"}}
     secrets = [
@@ -166,14 +202,17 @@ def test_handout_lists_this_runs_desktops_and_every_other_one_the_cluster_runs()
         secret("alice", password="alice-password", tailscale_authkey="tskey-alice"),
         secret("mallory", "team-x", password="not-a-desktop"),
     ]
-    live = {"Ingress": [ingress("alice", tls=True)]}
+    # dave was removed: his Secret is kept (with his volume) but he has no desktop, so no entry
+    secrets.append(secret("dave", password="dave-password-1"))
+    deployments = [deployment(u, ns) for u, ns in (("alice", "clouddesktop-prod"), ("bob", "clouddesktop-dev"))]
+    live = {"Ingress": [ingress("alice", tls=True)], "Deployment": deployments}
     entries = desktop_handout(
         run, run_credentials, json.dumps(secrets), json.dumps(live), NAMESPACES, False, "tskey-shared"
     )
     assert entries == [
         {
             "user": "alice",
-            "environment": "prod",
+            "tier": "prod",
             "desktop_url": "https://vnc.alice.ros.example.org/",
             "vscode_url": "https://code.alice.ros.example.org/",
             "password": "alice-password",
@@ -181,7 +220,7 @@ def test_handout_lists_this_runs_desktops_and_every_other_one_the_cluster_runs()
         },
         {
             "user": "bob",
-            "environment": "dev",
+            "tier": "dev",
             "desktop_url": "",
             "vscode_url": "",
             "password": "bob-password-12",
@@ -189,10 +228,24 @@ def test_handout_lists_this_runs_desktops_and_every_other_one_the_cluster_runs()
         },
         {
             "user": "erin",
-            "environment": "dev",
+            "tier": "dev",
             "desktop_url": "http://vnc.erin.ros.example.org/",
             "vscode_url": "http://code.erin.ros.example.org/",
             "password": "erin-password-1",
             "tailscale": "own key",
         },
     ]
+
+
+def test_a_pending_desktop_says_what_is_short():
+    message = (
+        "0/2 nodes are available: 1 Insufficient nvidia.com/gpu, 1 Insufficient cpu, 1 node(s) were unschedulable. "
+        "preemption: 0/2 nodes are available: 2 No preemption victims found for incoming pod."
+    )
+    condition = {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": message}
+    (row,) = desktop_rows([deployment("bob")], [pod("bob", "Pending", conditions=[condition])], [])
+    assert row["phase"] == "Pending (Unschedulable: Insufficient cpu, Insufficient nvidia.com/gpu)"
+    # no resource is short: the scheduler's own reasons
+    condition["message"] = "0/1 nodes are available: 1 node(s) had untolerated taint {gpu: only}."
+    (row,) = desktop_rows([deployment("bob")], [pod("bob", "Pending", conditions=[condition])], [])
+    assert row["phase"] == "Pending (Unschedulable: node(s) had untolerated taint {gpu: only})"

@@ -9,6 +9,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.roverlab.clouddesktop.plugins.filter.k8s import (
     FilterModule,
     k8s_changes,
+    k8s_fit_resource,
     k8s_free_resource,
     k8s_label_value,
     k8s_quantity,
@@ -136,6 +137,44 @@ def test_free_gpus_count_schedulable_nodes_and_unfinished_pods():
     assert k8s_free_resource(nodes, [*pods, pod("3")])["free"] == 0
 
 
+def placed_pod(gpus, node_name, user=None, phase="Running"):
+    placed = pod(gpus, phase)
+    placed["spec"]["nodeName"] = node_name
+    placed["metadata"] = {"labels": {"user": user} if user else {}}
+    return placed
+
+
+def test_a_request_fits_only_on_one_node():
+    # two nodes with one GPU each: the cluster has two free, but no node holds two
+    nodes = [node("rover1", "1"), node("rover2", "1")]
+    fit = k8s_fit_resource(nodes, [], [{"name": "bob", "amount": 2}])
+    assert (fit["free"], fit["fits"]) == (2, False)
+    assert fit["unplaced"] == [{"name": "bob", "amount": 2}]
+    assert fit["per_node"] == [
+        {"node": "rover1", "allocatable": 1, "free": 1},
+        {"node": "rover2", "allocatable": 1, "free": 1},
+    ]
+    # two desktops with one each fit, one per node
+    fit = k8s_fit_resource(nodes, [], [{"name": "bob", "amount": 1}, {"name": "carol", "amount": 1}])
+    assert fit["fits"] and fit["placements"] == {"bob": "rover1", "carol": "rover2"}
+
+
+def test_fitting_counts_pods_per_node_and_what_a_desktop_gives_back():
+    nodes = [node("rover1", "2"), node("rover2", "1"), node("cordoned", "4", unschedulable=True)]
+    pods = [placed_pod("1", "rover1", user="alice"), placed_pod("1", "rover2", user="zed")]
+    # alice goes from 1 to 2 GPUs: her own pod's GPU on rover1 counts as free for her (Recreate)
+    fit = k8s_fit_resource(nodes, pods, [{"name": "alice", "amount": 2, "labels": {"user": "alice"}}])
+    assert fit["fits"] and fit["placements"] == {"alice": "rover1"}
+    # bob's 2 fit nowhere: rover1 has 1 free, rover2 none; the cordoned node does not count
+    fit = k8s_fit_resource(nodes, pods, [{"name": "bob", "amount": 2, "labels": {"user": "bob"}}])
+    assert not fit["fits"]
+    assert [(n["node"], n["free"]) for n in fit["per_node"]] == [("rover1", 1), ("rover2", 0)]
+    # a pod waiting for a node is in line first
+    waiting = {"spec": {"containers": [{"resources": {"limits": {"nvidia.com/gpu": "1"}}}]}, "status": {}}
+    fit = k8s_fit_resource([node("rover1", "1")], [waiting], [{"name": "bob", "amount": 1}])
+    assert not fit["fits"]
+
+
 def test_free_resource_refuses_malformed_input():
     with pytest.raises(AnsibleFilterError):
         k8s_free_resource([node("n", "lots")], [])
@@ -157,7 +196,13 @@ def test_label_values():
 
 
 def test_all_filters_are_registered():
-    assert set(FilterModule().filters()) == {"k8s_quantity", "k8s_free_resource", "k8s_changes", "k8s_label_value"}
+    assert set(FilterModule().filters()) == {
+        "k8s_quantity",
+        "k8s_free_resource",
+        "k8s_fit_resource",
+        "k8s_changes",
+        "k8s_label_value",
+    }
 
 
 def test_objects_read_may_come_as_json_text():

@@ -37,7 +37,8 @@ def live_of(*objects):
 def test_new_desktops_are_created_and_need_their_gpus():
     plan = plan_desktops([desktop("alice", gpu=1), desktop("bob")], {})
     assert plan["created"] == ["alice", "bob"]
-    assert plan["gpu_needed"] == 1 and plan["gpu_more"] == [{"name": "alice", "more": 1}]
+    assert plan["gpu_needed"] == 1
+    assert plan["gpu_more"] == [{"name": "alice", "more": 1, "amount": 1, "labels": {USER: "alice"}}]
     assert not plan["conflicts"] and not plan["delete"]
 
 
@@ -48,18 +49,23 @@ def test_only_the_gpu_increase_counts():
     assert plan_desktops([desktop("alice", gpu=0)], live)["gpu_needed"] == 0
 
 
-def test_removal_keeps_the_volume_unless_purged():
+def test_removal_keeps_the_volume_and_the_secret_unless_purged():
     live = live_of(
         ("Deployment", deployment("clouddesktop-prod", "alice")),
         ("PersistentVolumeClaim", claim("clouddesktop-prod", "alice")),
         ("Service", obj("Service", "clouddesktop-prod", "alice-clouddesktop", "alice")),
+        ("Secret", obj("Secret", "clouddesktop-prod", "alice-clouddesktop", "alice")),
     )
+    # absent then present gives the same password: the Secret stays with the volume
     kept = plan_desktops([desktop("alice", state="absent")], live)
     assert [d["kind"] for d in kept["delete"]] == ["Deployment", "Service"]
-    assert kept["kept_volumes"] == ["clouddesktop-prod/alice-clouddesktop-storage"]
+    assert kept["kept"] == [
+        "Secret clouddesktop-prod/alice-clouddesktop",
+        "PersistentVolumeClaim clouddesktop-prod/alice-clouddesktop-storage",
+    ]
     purged = plan_desktops([desktop("alice", state="absent", purge=True)], live)
-    assert [d["kind"] for d in purged["delete"]] == ["Deployment", "Service", "PersistentVolumeClaim"]
-    assert purged["kept_volumes"] == []
+    assert [d["kind"] for d in purged["delete"]] == ["Deployment", "Service", "Secret", "PersistentVolumeClaim"]
+    assert purged["kept"] == []
 
 
 def test_a_changed_storage_size_is_refused():
@@ -114,3 +120,22 @@ def test_restart_only_for_a_running_desktop_in_place():
     plan = plan_desktops([desktop("alice", state="restarted"), desktop("carol", state="restarted")], live)
     assert plan["restart"] == [{"name": "alice", "namespace": "clouddesktop-prod", "deployment": "alice-clouddesktop"}]
     assert plan["created"] == ["carol"]
+
+
+def test_stopped_and_started():
+    running = live_of(("Deployment", deployment("clouddesktop-prod", "alice", gpus=1)))
+    stopped = live_of(("Deployment", deployment("clouddesktop-prod", "alice", gpus=1, replicas=0)))
+    # present keeps what a desktop is: a running one runs, a stopped one stays stopped, a new one runs
+    assert plan_desktops([desktop("alice", gpu=1)], running)["running"] == ["alice"]
+    assert plan_desktops([desktop("alice", gpu=1)], stopped)["running"] == []
+    assert plan_desktops([desktop("alice", gpu=1)], stopped)["gpu_needed"] == 0
+    assert plan_desktops([desktop("carol")], {})["running"] == ["carol"]
+    assert plan_desktops([desktop("carol", state="stopped")], {})["running"] == []
+    # stopping frees the GPU and needs none; starting needs it again
+    stop = plan_desktops([desktop("alice", state="stopped", gpu=1)], running)
+    assert (stop["running"], stop["stopped"], stop["gpu_needed"]) == ([], ["alice"], 0)
+    start = plan_desktops([desktop("alice", state="started", gpu=1)], stopped)
+    assert (start["running"], start["started"], start["gpu_needed"]) == (["alice"], ["alice"], 1)
+    # restarting a stopped desktop starts it; there is no running pod to restart
+    restart = plan_desktops([desktop("alice", state="restarted", gpu=1)], stopped)
+    assert (restart["started"], restart["restart"]) == (["alice"], [])
