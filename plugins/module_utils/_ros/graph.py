@@ -60,17 +60,6 @@ class Ros1Graph:
         self.timeout = timeout
         self.pids = {}
 
-    def registered(self):
-        """Names of all nodes the master knows, or None when it does not answer."""
-        code, state = _call(self.master_uri, "getSystemState", timeout=self.timeout)
-        if code != 1:
-            return None
-        names = set()
-        for section in state:
-            for _topic, nodes in section:
-                names.update(nodes)
-        return names
-
     def node_pid(self, name):
         code, uri = _call(self.master_uri, "lookupNode", name, timeout=self.timeout)
         if code != 1:
@@ -79,13 +68,14 @@ class Ros1Graph:
         return pid if code == 1 else None
 
     def nodes_up(self, names):
-        """(up, missing) among NAMES: registered at the master and answering themselves."""
-        registered = self.registered()
-        if registered is None:
-            return [], list(names)
+        """(up, missing) among NAMES: registered at the master (lookupNode) and answering themselves (getPid).
+
+        Two small calls per node and poll, not the master's whole graph (getSystemState): a start on many robots
+        polls every robot's master ten times a second, on CPUs the launches need too.
+        """
         up, missing = [], []
         for name in names:
-            pid = self.node_pid(name) if name in registered else None
+            pid = self.node_pid(name)
             if pid is None or not self.belongs(name, pid):
                 self.pids.pop(name, None)
                 missing.append(name)

@@ -35,7 +35,6 @@ def graph():
     nodes = {"/talker": slave_uri, "/ghost": "http://127.0.0.1:9/"}
     master, master_uri = serve(
         {
-            "getSystemState": lambda caller: (1, "", [[["/chatter", ["/talker", "/ghost"]]], [], []]),
             "lookupNode": lambda caller, name: (1, "", nodes[name]) if name in nodes else (-1, "unknown", ""),
             "getPid": lambda caller: (1, "", os.getpid()),
         }
