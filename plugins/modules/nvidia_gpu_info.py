@@ -173,11 +173,8 @@ recommended_flavour_reason:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils._nvidia import arch
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils._nvidia import arch, pci, secure_boot, smi
 from ansible_collections.roverlab.clouddesktop.plugins.module_utils._nvidia import kernel_module as kmod
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils._nvidia import pci
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils._nvidia import secure_boot
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils._nvidia import smi
 
 
 def describe_gpu(function, branch):
