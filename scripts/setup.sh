@@ -28,6 +28,8 @@ APT_PACKAGES=(
   golang-go
   # NVIDIA toolkit molecule scenario: signing the stand-in apt repository (dpkg-deb comes with dpkg)
   gpg
+  # browser tests of the desktops: Debian's Chromium, driven by Playwright from the venv; fonts for its pages
+  chromium fonts-liberation
 )
 if [ "${SETUP_SKIP_APT:-0}" != 1 ]; then
   missing=()
