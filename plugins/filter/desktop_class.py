@@ -5,7 +5,7 @@
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._desktop import idle
+from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._desktop import idle, roster, status
 
 
 def desktop_culler_config(users, rules, target, target_settings, dry_run=False):
@@ -50,8 +50,61 @@ def desktop_culler_config(users, rules, target, target_settings, dry_run=False):
     return {"problems": problems, "message": message, "config": config}
 
 
+def desktop_roster_check(text, settings, sizes, default_size="", inventory_users=None, previous=None):
+    """Read a CSV roster into desktop entries; every bad row is returned (not raised) with its line number.
+
+    See plugins/plugin_utils/_desktop/roster.py; ``settings`` are cloud_desktop's (as for desktop_check).
+    """
+    if not isinstance(settings, dict):
+        raise AnsibleFilterError("desktop_roster_check needs cloud_desktop's settings as a dict")
+    if previous is not None and not isinstance(previous, dict):
+        raise AnsibleFilterError("desktop_roster_check: the previous roster state must be a dict")
+    return roster.check(text, settings, sizes, default_size, inventory_users or (), previous)
+
+
+def desktop_roster_gpus(result, nodes, pods, resource="nvidia.com/gpu", user_label="clouddesktop.roverlab.io/user"):
+    """Add to a roster check the rows whose GPUs fit no node of the cluster (with their line numbers)."""
+    if not isinstance(result, dict) or "gpu_rows" not in result:
+        raise AnsibleFilterError("desktop_roster_gpus needs the result of desktop_roster_check")
+    return roster.check_gpus(result, nodes or [], pods or [], resource, user_label)
+
+
+def desktop_status_rows(rows, culler_state=None, now=None, gpu_replicas=1):
+    """desktop_rows with the idle culler's view (idle time, why it was stopped) and each GPU desktop's share."""
+    if not isinstance(rows, list):
+        raise AnsibleFilterError("desktop_status_rows needs the rows of desktop_rows")
+    return status.rows(rows, culler_state, now, gpu_replicas)
+
+
+def desktop_robot_launches(results):
+    """Each robot's running launches, from [{robot, reachable, launches}] as the robots reported them."""
+    if not isinstance(results, list):
+        raise AnsibleFilterError("desktop_robot_launches needs a list of {robot, reachable, launches}")
+    return status.launches(results)
+
+
+def desktop_csv(rows, columns=None):
+    """Rows as CSV text with a header line."""
+    if not isinstance(rows, list):
+        raise AnsibleFilterError("desktop_csv needs a list of rows")
+    return status.to_csv(rows, columns or status.CSV_COLUMNS)
+
+
+def desktop_status_html(rows, robots=None, title="Cloud desktops", generated=None):
+    """The status page: one self-contained HTML document (no script, no outside link)."""
+    if not isinstance(rows, list):
+        raise AnsibleFilterError("desktop_status_html needs the rows of desktop_status_rows")
+    return status.to_html(rows, robots, title, generated)
+
+
 class FilterModule:
     def filters(self):
         return {
             "desktop_culler_config": desktop_culler_config,
+            "desktop_roster_check": desktop_roster_check,
+            "desktop_roster_gpus": desktop_roster_gpus,
+            "desktop_status_rows": desktop_status_rows,
+            "desktop_robot_launches": desktop_robot_launches,
+            "desktop_csv": desktop_csv,
+            "desktop_status_html": desktop_status_html,
         }

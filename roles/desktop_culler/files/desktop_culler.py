@@ -425,7 +425,8 @@ class DockerTarget:
         self.activity_dir = activity_dir
 
     def desktops(self):
-        filters = urllib.parse.quote(json.dumps({"label": [self.config["label"]]}))
+        # every label must match: the desktop_docker role's own, and those that pick this culler's desktops
+        filters = urllib.parse.quote(json.dumps({"label": list(self.config["labels"])}))
         found = []
         for summary in self.api.request("GET", "/containers/json?all=1&filters=%s" % filters):
             user = (summary.get("Labels") or {}).get(DOCKER_USER_LABEL)
