@@ -1,29 +1,32 @@
-"""Benchmark: reconcile N desktops with desktops.yml against `kubectl apply` of the same manifests.
+"""Benchmark: reconcile N desktops with desktops.yml against `kubectl apply` of the same manifests, on a real
+Kubernetes API server.
 
-    .venv/bin/python benchmarks/desktops_bench.py [--users 100] [--rounds 1]
+    .venv/bin/python benchmarks/desktops_bench.py [--users 100 1000] [--rounds 1]
 
-Both sides talk to their own fresh fake API server (tests/fakekube, the project's stand-in for
-kube-apiserver, controllers on) and do the same work on the same objects: two Namespaces and, per user, a
-Secret, a PersistentVolumeClaim, a Deployment, a Service, an Ingress and a NetworkPolicy.
+Both sides talk to their own fresh control plane (tests/kubeapi: etcd, kube-apiserver, kube-controller-manager
+and kube-scheduler of the k3s stand-in, on loopback, with TLS and client certificates) and do the same work on
+the same objects: two Namespaces and, per user, a Secret, a PersistentVolumeClaim, a Deployment, a Service, an
+Ingress and a NetworkPolicy. Each side's API requests are counted from the API server's audit log (every
+request of the admin user both sides use).
 
 - ansible: `ansible-playbook playbooks/desktops.yml` (DNS off: Route53 has no kubectl counterpart), a first
   run that creates everything, then a second run with nothing to change. The whole process is timed:
   Python start-up, inventory, checks, planning and the API calls.
 - kubectl: the manifests the role renders (cloud_desktop_render_only, same templates; Secrets carry
-  placeholders instead of generated passwords), applied with `kubectl apply --validate=false` (the fake
-  serves no OpenAPI document), once to create and once with nothing to change. Its discovery cache is
-  fresh for the first run and warm for the second, as kubernetes.core's is on the ansible side.
+  placeholders instead of generated passwords), applied with `kubectl apply` (the kubectl linked into the
+  k3s stand-in, the same release as the API server), once to create and once with nothing to change. Its
+  discovery cache is fresh for the first run and warm for the second, as kubernetes.core's is on the ansible
+  side.
 
 Rounds alternate the two sides; medians and their ratios are printed and written to
-benchmarks/results/desktops.json. Target: the no-change run within 1.5x of kubectl's. kubectl comes from
-PATH (--kubectl to name one); without it the benchmark says so and measures only the ansible side. The
-machine's other load shows in the numbers: run it on a quiet box.
+benchmarks/results/desktops.json. Target: the no-change run within 1.5x of kubectl's, and a no-change run
+whose request count does not grow with the number of users. The machine's other load shows in the
+numbers: run it on a quiet box.
 """
 
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -35,8 +38,17 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
-import yaml  # noqa: E402  (after the path setup above, with the fake API server)
-from fakekube.testing import FakeKube  # noqa: E402
+import yaml  # noqa: E402  (after the path setup above, with the API-tier fixture)
+from kubeapi import ControlPlane, k3s_binary  # noqa: E402
+
+AUDIT_POLICY = """apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived, ResponseStarted]
+rules:
+  - level: Metadata
+    users: ["system:admin"]
+  - level: None
+"""
 
 VENV_BIN = Path(sys.executable).parent
 TARGET_NO_CHANGE_RATIO = 1.5
@@ -102,97 +114,158 @@ def render(workdir, desktops):
     return files, count
 
 
+def control_plane(directory):
+    directory.mkdir(parents=True, exist_ok=True)
+    policy = directory / "audit-policy.yaml"
+    policy.write_text(AUDIT_POLICY)
+    audit = directory / "audit.log"
+    extra = [
+        "--kube-apiserver-arg=audit-policy-file=%s" % policy,
+        "--kube-apiserver-arg=audit-log-path=%s" % audit,
+        "--disable=local-storage",
+    ]
+    return ControlPlane(directory / "kube", extra), audit
+
+
+def requests(audit):
+    """Requests the admin user made so far (one audit event per request)."""
+    if not audit.exists():
+        return 0
+    with open(audit, "rb") as log:
+        return sum(1 for _line in log)
+
+
+def counted(audit, command, env, label):
+    before = requests(audit)
+    seconds, output = timed(command, env, label)
+    time.sleep(1.5)  # the audit log is written asynchronously, in batches
+    return seconds, requests(audit) - before, output
+
+
 def round_ansible(workdir, desktops):
-    with FakeKube(workdir / "fakekube-ansible") as api:
-        inv = inventory(workdir / "inventory.yml", api.kubeconfig, desktops)
+    kube, audit = control_plane(workdir / "ansible")
+    with kube:
+        inv = inventory(workdir / "inventory.yml", kube.kubeconfig, desktops)
         env = ansible_env(workdir / "tmp")
         (workdir / "tmp").mkdir(exist_ok=True)
-        create = timed(playbook(inv), env, "ansible first run")[0]
-        again, out2 = timed(playbook(inv), env, "ansible second run")
+        create, create_requests, _out = counted(audit, playbook(inv), env, "ansible first run")
+        again, again_requests, out2 = counted(audit, playbook(inv), env, "ansible second run")
     if "changed=0" not in out2.splitlines()[-2]:
         sys.exit("the second ansible run changed something:\n%s" % out2[-3000:])
-    return create, again
+    return (create, create_requests), (again, again_requests)
 
 
 def round_kubectl(workdir, kubectl, files):
-    with FakeKube(workdir / "fakekube-kubectl") as api:
+    kube, audit = control_plane(workdir / "kubectl")
+    with kube:
         cache = workdir / "kubectl-cache"
-        command = [kubectl, "--kubeconfig", str(api.kubeconfig), "--cache-dir", str(cache), "apply", "--validate=false"]
+        command = [*kubectl, "--kubeconfig", str(kube.kubeconfig), "--cache-dir", str(cache), "apply"]
         for f in files:
             command += ["-f", str(f)]
         env = dict(os.environ)
-        create = timed(command, env, "kubectl first run")[0]
-        again, out2 = timed(command, env, "kubectl second run")
+        create, create_requests, _out = counted(audit, command, env, "kubectl first run")
+        again, again_requests, out2 = counted(audit, command, env, "kubectl second run")
     if any(not line.endswith(" unchanged") for line in out2.splitlines() if line.strip()):
         sys.exit("kubectl's second run changed something:\n%s" % out2[-3000:])
-    return create, again
+    return (create, create_requests), (again, again_requests)
 
 
 def kubectl_version(kubectl):
-    out = subprocess.run(
-        [kubectl, "version", "--client", "-o", "json"], capture_output=True, text=True, check=False
-    ).stdout
+    out = subprocess.run([*kubectl, "version", "--client", "-o", "json"], capture_output=True, text=True, check=False)
     try:
-        return json.loads(out)["clientVersion"]["gitVersion"]
+        return json.loads(out.stdout)["clientVersion"]["gitVersion"]
     except (ValueError, KeyError):
         return "unknown"
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--users", type=int, default=100)
-    parser.add_argument("--rounds", type=int, default=1)
-    parser.add_argument("--kubectl", default=shutil.which("kubectl"))
-    args = parser.parse_args()
-
-    desktops = users(args.users)
-    results = {"ansible_create": [], "ansible_no_change": [], "kubectl_create": [], "kubectl_no_change": []}
-    with tempfile.TemporaryDirectory(prefix="desktops-bench-") as tmp:
-        files, objects = render(Path(tmp), desktops)
-        print("desktops_bench: %d users, %d objects per run" % (args.users, objects), flush=True)
-        if not args.kubectl:
+def bench(count, rounds, kubectl, tmp):
+    desktops = users(count)
+    results = {key: [] for key in ("ansible_create", "ansible_no_change", "kubectl_create", "kubectl_no_change")}
+    calls = {key: [] for key in results}
+    files, objects = render(Path(tmp), desktops)
+    print("desktops_bench: %d users, %d objects per run" % (count, objects), flush=True)
+    for n in range(rounds):
+        workdir = Path(tmp) / ("users%d-round%d" % (count, n))
+        workdir.mkdir()
+        for side in ("ansible", "kubectl"):
+            if side == "ansible":
+                (create, create_calls), (again, again_calls) = round_ansible(workdir, desktops)
+            else:
+                (create, create_calls), (again, again_calls) = round_kubectl(workdir, kubectl, files)
+            results[side + "_create"].append(create)
+            results[side + "_no_change"].append(again)
+            calls[side + "_create"].append(create_calls)
+            calls[side + "_no_change"].append(again_calls)
             print(
-                "kubectl not found on PATH (or --kubectl): the kubectl baseline cannot run here, "
-                "only the ansible side is measured; install kubectl to get the ratios."
+                "round %d: %s create %.1f s (%d requests), no change %.1f s (%d requests)"
+                % (n + 1, side, create, create_calls, again, again_calls),
+                flush=True,
             )
-        for n in range(args.rounds):
-            workdir = Path(tmp) / ("round%d" % n)
-            workdir.mkdir()
-            create, again = round_ansible(workdir, desktops)
-            results["ansible_create"].append(create)
-            results["ansible_no_change"].append(again)
-            print("round %d: ansible create %.1f s, no change %.1f s" % (n + 1, create, again), flush=True)
-            if args.kubectl:
-                create, again = round_kubectl(workdir, args.kubectl, files)
-                results["kubectl_create"].append(create)
-                results["kubectl_no_change"].append(again)
-                print("round %d: kubectl create %.1f s, no change %.1f s" % (n + 1, create, again), flush=True)
-
     medians = {k: statistics.median(v) for k, v in results.items() if v}
+    requests_medians = {k: statistics.median(v) for k, v in calls.items() if v}
     report = {
-        "when": datetime.now().isoformat(timespec="seconds"),
-        "users": args.users,
+        "users": count,
         "objects": objects,
-        "rounds": args.rounds,
-        "kubectl": kubectl_version(args.kubectl) if args.kubectl else None,
-        "cpus": os.cpu_count(),
-        "load_average": os.getloadavg(),
         "seconds": results,
+        "requests": calls,
         "medians": medians,
+        "requests_medians": requests_medians,
     }
     print()
-    print("%-22s %12s %12s %8s" % ("", "ansible", "kubectl", "ratio"))
+    print(
+        "%d users %15s %12s %8s %18s %18s"
+        % (count, "ansible", "kubectl", "ratio", "requests ansible", "requests kubectl")
+    )
     for phase in ("create", "no_change"):
-        ours, theirs = medians["ansible_" + phase], medians.get("kubectl_" + phase)
-        ratio = ours / theirs if theirs else None
-        report["ratio_" + phase] = ratio
+        ours, theirs = medians["ansible_" + phase], medians["kubectl_" + phase]
+        report["ratio_" + phase] = ours / theirs
         print(
-            "%-22s %11.1fs %12s %8s"
-            % (phase.replace("_", " "), ours, "%.1fs" % theirs if theirs else "-", "%.2fx" % ratio if ratio else "-")
+            "%-21s %11.1fs %11.1fs %7.2fx %18d %18d"
+            % (
+                phase.replace("_", " "),
+                ours,
+                theirs,
+                ours / theirs,
+                requests_medians["ansible_" + phase],
+                requests_medians["kubectl_" + phase],
+            )
         )
-    if report.get("ratio_no_change") is not None:
-        verdict = "met" if report["ratio_no_change"] <= TARGET_NO_CHANGE_RATIO else "NOT met"
-        print("target: no-change run within %.1fx of kubectl: %s" % (TARGET_NO_CHANGE_RATIO, verdict))
+    verdict = "met" if report["ratio_no_change"] <= TARGET_NO_CHANGE_RATIO else "NOT met"
+    print("target: no-change run within %.1fx of kubectl: %s" % (TARGET_NO_CHANGE_RATIO, verdict), flush=True)
+    return report
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--users", type=int, nargs="+", default=[100, 1000])
+    parser.add_argument("--rounds", type=int, default=1)
+    args = parser.parse_args()
+    kubectl = [str(k3s_binary()), "kubectl"]
+    reports = []
+    with tempfile.TemporaryDirectory(prefix="desktops-bench-") as tmp:
+        for count in args.users:
+            reports.append(bench(count, args.rounds, kubectl, Path(tmp) / ("users%d" % count)))
+    if len(reports) > 1:
+        first, last = reports[0], reports[-1]
+        grows = last["requests_medians"]["ansible_no_change"] > first["requests_medians"]["ansible_no_change"]
+        print(
+            "no-change requests of the playbook: %d for %d users, %d for %d users: %s"
+            % (
+                first["requests_medians"]["ansible_no_change"],
+                first["users"],
+                last["requests_medians"]["ansible_no_change"],
+                last["users"],
+                "GROWS with the users" if grows else "does not grow with the users",
+            )
+        )
+    report = {
+        "when": datetime.now().isoformat(timespec="seconds"),
+        "rounds": args.rounds,
+        "kubectl": kubectl_version(kubectl),
+        "cpus": os.cpu_count(),
+        "load_average": os.getloadavg(),
+        "runs": reports,
+    }
     print("load average during the run: %.1f %.1f %.1f on %d CPUs" % (*report["load_average"], report["cpus"]))
     out = REPO / "benchmarks" / "results" / "desktops.json"
     out.parent.mkdir(exist_ok=True)

@@ -17,11 +17,15 @@ case "${1:-}" in
     "$REPO/scripts/setup.sh"
     "$REPO/scripts/docker-engine.sh" start
     "$REPO/scripts/build-images.sh"
-    # the k3s STAND-IN (the real release cannot be downloaded here), as an airgap directory for the lab's
-    # k3s_version (inventories/lab/group_vars/k3s_cluster.yml); reproducible, so a rebuild changes nothing
+    # the k3s STAND-IN (the real release cannot be downloaded here): real Kubernetes components built from
+    # Go modules (tests/standins/k3s), as an airgap directory for the lab's k3s_version
+    # (inventories/lab/group_vars/k3s_cluster.yml); reproducible, so a rebuild changes nothing
     k3s_version=$("$VENV/bin/python" -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["k3s_version"])' \
       "$REPO/inventories/lab/group_vars/k3s_cluster.yml")
     "$VENV/bin/python" "$REPO/tests/standins/k3s/build.py" --out "$CACHE/lab/k3s-airgap" "$k3s_version"
+    # the desktop image the lab's desktops run (the stand-in until the real one is built here), saved where
+    # scripts/lab/up.yml hands every *.tar to the nodes' k3s image import
+    "$REPO/scripts/lab/save-images.sh" "$CACHE/lab/images"
     ansible-playbook "$REPO/scripts/lab/up.yml"
     # the robots: network namespaces 10.201.N.2 with their own sshd and roscore (scripts/lablib, root needed)
     PYTHONPATH="$REPO/scripts" "$VENV/bin/python" -m lablib --dir "$CACHE/lab/robots" up --count 3 \

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Bring a fresh Debian 12 machine to a working state for this collection: apt packages, a
 # virtualenv with the pinned Python dependencies, and the collection dependencies.
-# Network needed: Debian's archive and PyPI only. Re-running it changes nothing and takes ~1 s.
+# Network needed: Debian's archive, PyPI and (only without a Go >= the k3s stand-in's) the Go module proxy. Re-running it changes nothing and takes ~1 s.
 #
 #   scripts/setup.sh            everything
 #   SETUP_SKIP_APT=1 ...        skip the apt step (non-root workstation that already has the packages)
@@ -78,5 +78,37 @@ if [ "$(cat "$DEPS_COLLECTIONS/.setup-stamp" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$DEPS_COLLECTIONS/.setup-stamp"
 else
   log "collections: up to date"
+fi
+# --- 4. Go toolchain for the k3s stand-in ----------------------------------------------------
+# tests/standins/k3s needs the Go its go.mod names. A Go on PATH that is new enough is used as it is;
+# otherwise (Debian's golang-go is 1.19) that older Go fetches the toolchain module from the Go module
+# proxy into .cache/go/toolchain, next to nothing installed system-wide. build.py looks there first.
+GO_MIN=$(awk '$1 == "go" {print $2; exit}' "$REPO/tests/standins/k3s/go.mod")
+GO_FETCH=1.26.8
+TOOLCHAIN=$CACHE/go/toolchain
+go_new_enough() {
+  local have
+  have=$("$1" env GOVERSION 2>/dev/null | sed 's/^go//') || return 1
+  [ -n "$have" ] && [ "$(printf '%s\n%s\n' "$GO_MIN" "$have" | sort -V | head -n1)" = "$GO_MIN" ]
+}
+path_go=$(command -v go || true)
+if [ -n "$path_go" ] && go_new_enough "$path_go"; then
+  log "go: $("$path_go" env GOVERSION) on PATH (>= $GO_MIN)"
+elif [ -x "$TOOLCHAIN/bin/go" ] && go_new_enough "$TOOLCHAIN/bin/go"; then
+  log "go: $("$TOOLCHAIN/bin/go" env GOVERSION) in $TOOLCHAIN"
+else
+  old_go=${path_go:-/usr/bin/go}
+  log "go: fetching go$GO_FETCH (the toolchain module) into $TOOLCHAIN"
+  module=golang.org/toolchain@v0.0.1-go$GO_FETCH.linux-amd64
+  dir=$(cd /tmp && GOMODCACHE="$CACHE/go/mod" GOFLAGS=-mod=mod GO111MODULE=on "$old_go" mod download -json "$module" \
+    | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  [ -x "$dir/bin/go" ] || [ -f "$dir/bin/go" ] || { log "go: the toolchain module has no bin/go"; exit 1; }
+  rm -rf "$TOOLCHAIN.tmp"
+  cp -r "$dir" "$TOOLCHAIN.tmp"
+  chmod -R u+w "$TOOLCHAIN.tmp"
+  chmod +x "$TOOLCHAIN.tmp"/bin/* "$TOOLCHAIN.tmp"/pkg/tool/*/*
+  rm -rf "$TOOLCHAIN"
+  mv "$TOOLCHAIN.tmp" "$TOOLCHAIN"
+  go_new_enough "$TOOLCHAIN/bin/go" || { log "go: $TOOLCHAIN/bin/go does not run"; exit 1; }
 fi
 log "done: activate with '. $VENV/bin/activate' or call $VENV/bin/ansible-playbook"

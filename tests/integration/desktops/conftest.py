@@ -1,11 +1,11 @@
-"""Fixtures for the desktop tests: a fake Kubernetes API, a moto Route53, and ansible-playbook runs.
+"""Fixtures for the desktop tests: a real Kubernetes control plane, a moto Route53, and ansible-playbook runs.
 
-Stand-ins, named as such: the Kubernetes API is the project's fake API server (tests/fakekube, see
-docs/fake-kube.md), Route53 is a moto server on loopback. Both are started per test and stopped by PID.
+The Kubernetes API is real: etcd, kube-apiserver, kube-controller-manager and kube-scheduler from the k3s
+stand-in's binary (tests/kubeapi), started per test on loopback. Nodes are registered through the API by the
+test, as kubelets would; there are no kubelets (see tests/kubeapi). Route53 is a STAND-IN: a moto server on
+loopback. Both are started per test and stopped by PID.
 """
 
-import base64
-import json
 import os
 import re
 import signal
@@ -23,7 +23,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[3]
 sys.path.append(str(REPO / "tests"))
 
-from fakekube.testing import FakeKube  # noqa: E402  (tests/ is put on the path just above)
+from kubeapi import Api, ControlPlane  # noqa: E402  (tests/ is put on the path just above)
 
 VENV_BIN = Path(sys.executable).parent
 RECAP_RE = re.compile(r"^localhost\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
@@ -31,82 +31,10 @@ ZONE = "example.org"
 DOMAIN = "ros.example.org"
 
 
-class Api:
-    """Just enough of a client to look at what the playbooks left in the fake API server."""
-
-    def __init__(self, fake):
-        self.fake = fake
-        self.url = fake.url
-
-    def request(self, method, path, body=None, content_type="application/json"):
-        data = json.dumps(body).encode() if body is not None else None
-        headers = {"Content-Type": content_type}
-        req = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)  # noqa: S310 (http on loopback)
-        try:
-            with urllib.request.urlopen(req, timeout=30) as answer:  # noqa: S310
-                return json.loads(answer.read() or b"null")
-        except urllib.error.HTTPError as exc:
-            if exc.code == 404 and method == "GET":
-                return None
-            raise AssertionError(
-                "%s %s: %s %s" % (method, path, exc.code, exc.read().decode(errors="replace"))
-            ) from exc
-
-    def get(self, path):
-        return self.request("GET", path)
-
-    def items(self, path):
-        return (self.get(path) or {}).get("items", [])
-
-    def create(self, path, body):
-        return self.request("POST", path, body)
-
-    def names(self, path):
-        return sorted(item["metadata"]["name"] for item in self.items(path))
-
-    def secret_value(self, namespace, name, key):
-        secret = self.get("/api/v1/namespaces/%s/secrets/%s" % (namespace, name))
-        return base64.b64decode(secret["data"][key]).decode()
-
-    def add_node(self, name, gpus=0, cpu="24", memory="32Gi", labels=None):
-        allocatable = {"cpu": cpu, "memory": memory, "pods": "110"}
-        if gpus:
-            allocatable["nvidia.com/gpu"] = str(gpus)
-        node = {
-            "apiVersion": "v1",
-            "kind": "Node",
-            "metadata": {"name": name, "labels": dict({"kubernetes.io/hostname": name}, **(labels or {}))},
-            "status": {
-                "capacity": allocatable,
-                "allocatable": allocatable,
-                "conditions": [{"type": "Ready", "status": "True"}],
-            },
-        }
-        return self.create("/api/v1/nodes", node)
-
-    def all_objects(self):
-        """(kind, namespace, name, resourceVersion) of everything a test might have changed."""
-        found = []
-        for path in (
-            "/api/v1/namespaces",
-            "/api/v1/secrets",
-            "/api/v1/persistentvolumeclaims",
-            "/api/v1/services",
-            "/apis/apps/v1/deployments",
-            "/apis/networking.k8s.io/v1/ingresses",
-            "/apis/networking.k8s.io/v1/networkpolicies",
-            "/api/v1/nodes",
-        ):
-            for item in self.items(path):
-                meta = item["metadata"]
-                found.append((path, meta.get("namespace"), meta["name"], meta["resourceVersion"]))
-        return sorted(found)
-
-
 @pytest.fixture
 def kube(tmp_path):
-    with FakeKube(tmp_path / "fakekube", kube_version="1.31.0") as fake:
-        yield Api(fake)
+    with ControlPlane(tmp_path / "kube") as control_plane:
+        yield Api(control_plane)
 
 
 def free_port():
@@ -180,7 +108,7 @@ class Result:
 
 
 class Lab:
-    """Runs the collection's playbooks against the fake API (and moto) with an inventory written per test."""
+    """Runs the collection's playbooks against the API server (and moto) with an inventory written per test."""
 
     def __init__(self, tmp_path, kube, route53=None):
         self.tmp_path = tmp_path
@@ -194,7 +122,7 @@ class Lab:
 
     def inventory(self):
         localhost = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
-        variables = dict(self.settings, desktop_users=self.users, roverlab_kubeconfig=str(self.kube.fake.kubeconfig))
+        variables = dict(self.settings, desktop_users=self.users, roverlab_kubeconfig=str(self.kube.kubeconfig))
         if self.route53 is not None:
             dns = {
                 "cloud_desktop_dns": "records",

@@ -1,5 +1,5 @@
-"""Bad input is refused with a clear message before anything is created or changed (fake Kubernetes API:
-a stand-in, see conftest)."""
+"""Bad input is refused with a clear message before anything is created or changed (a real Kubernetes API
+server, see conftest)."""
 
 import pytest
 

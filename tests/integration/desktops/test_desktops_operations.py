@@ -1,4 +1,4 @@
-"""Admin operations on one desktop (desktop.yml) against the fake Kubernetes API (a stand-in, see conftest):
+"""Admin operations on one desktop (desktop.yml) against a real Kubernetes API server (see conftest):
 resize, restart, delete (volume kept), purge (two flags), move between environments, GPU capacity."""
 
 PROD, DEV = "clouddesktop-prod", "clouddesktop-dev"
@@ -119,7 +119,7 @@ def test_move_between_environments_keeps_the_volume(lab, kube):
     assert lab.run("desktops").rc == 0
     password = kube.secret_value(DEV, "bob-clouddesktop", "password")
     old_claim = kube.get("/api/v1/namespaces/%s/persistentvolumeclaims/bob-clouddesktop-storage" % DEV)
-    volume_name = old_claim["spec"]["volumeName"]  # provisioned by the fake's local-path stand-in
+    volume_name = old_claim["spec"]["volumeName"]  # provisioned by the k3s stand-in's local-path provisioner
 
     moved = lab.run("desktop", "-e", "user=bob", "-e", "move_to=prod")
     assert moved.rc == 0 and moved.changed > 0, moved

@@ -1,4 +1,4 @@
-"""desktops.yml against the fake Kubernetes API (a stand-in, see conftest): create, converge, check mode,
+"""desktops.yml against a real Kubernetes API server (see conftest): create, converge, check mode,
 secrets kept and never shown, the credentials handout, and desktop_list."""
 
 import re

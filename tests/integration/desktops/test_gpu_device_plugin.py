@@ -1,5 +1,5 @@
-"""gpu_device_plugin against the fake Kubernetes API (a stand-in, see conftest; its HelmChart controller only
-records the install job, it runs no helm): RuntimeClass, HelmChart, node labels, the smoke test."""
+"""gpu_device_plugin against a real Kubernetes API server (see conftest; the HelmChart is stored as the
+helm.cattle.io CRD validates it): RuntimeClass, HelmChart, node labels, the smoke test."""
 
 import yaml
 

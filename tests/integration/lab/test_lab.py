@@ -1,24 +1,27 @@
 """The README's main job, end to end, on the local lab.
 
 Runs exactly what a newcomer runs (`scripts/lab.sh up`, then `ansible-playbook site.yml` against the default
-inventory) and then the day-to-day playbooks on the result. The lab's rover nodes run the k3s STAND-IN and its
-fake Kubernetes API (see docs/cluster-admin.md, docs/fake-kube.md); the robots run real ROS 1.
+inventory) and then the day-to-day playbooks on the result. The lab's rover nodes run the k3s STAND-IN: a
+launcher of the real Kubernetes components and containerd, built from their Go modules (docs/testing.md),
+so the desktops run as real pods in the node containers; the robots run real ROS 1.
 
 A lab that was already up is used as it is and left up; a lab this test brought up is removed again (the Docker
 engine stays: the test runner owns it).
 """
 
-import json
 import os
 import re
 import subprocess
-import urllib.request
+import sys
+import time
 from pathlib import Path
 
 import pytest
-import yaml
 
 REPO = Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(REPO / "tests"))
+from kubeapi import Api  # noqa: E402  (after the path setup above)
+
 PLAYBOOK = str(REPO / ".venv" / "bin" / "ansible-playbook")
 KUBECONFIG = REPO / ".cache" / "lab" / "kube" / "config.yaml"
 RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE)
@@ -63,11 +66,13 @@ def lab():
 
 
 def api_get(path):
-    config = yaml.safe_load(KUBECONFIG.read_text())
-    server = config["clusters"][0]["cluster"]["server"]
-    assert server.startswith("http://172.31.250."), server  # the lab's own network (scripts/lab/vars.yml)
-    with urllib.request.urlopen(server + path, timeout=10) as response:  # noqa: S310  (checked above)
-        return json.load(response)
+    api = Api(kubeconfig=KUBECONFIG)
+    assert api.url.startswith("https://172.31.250."), api.url  # the lab's own network (scripts/lab/vars.yml)
+    return api.get(path)
+
+
+def docker(*argv):
+    return subprocess.run(["docker", *argv], capture_output=True, text=True, timeout=120, check=False)
 
 
 def test_site_converges_then_reports_no_change_in_either_mode(lab):
@@ -92,13 +97,56 @@ def test_both_rover_nodes_joined_the_cluster(lab):
     assert KUBECONFIG.stat().st_mode & 0o077 == 0, "the kubeconfig is readable by others"
 
 
+def desktop_pods():
+    pods = api_get("/api/v1/pods?labelSelector=app.kubernetes.io%2Fname%3Dclouddesktop")["items"]
+    return {p["metadata"]["labels"]["app.kubernetes.io/instance"]: p for p in pods}
+
+
+def running(pod):
+    statuses = pod["status"].get("containerStatuses") or []
+    return pod["status"].get("phase") == "Running" and statuses and all(s.get("ready") for s in statuses)
+
+
 def test_desktops_reconcile_then_list(lab):
     run(PLAYBOOK, "roverlab.clouddesktop.desktops")
     again = run(PLAYBOOK, "roverlab.clouddesktop.desktops")
     assert changed_hosts(again.stdout) == {}
+    deadline = time.monotonic() + 300
+    while not (len(desktop_pods()) == 2 and all(running(p) for p in desktop_pods().values())):
+        assert time.monotonic() < deadline, {u: p["status"] for u, p in desktop_pods().items()}
+        time.sleep(3)
     listing = run(PLAYBOOK, "roverlab.clouddesktop.desktop_list").stdout
     rows = [line for line in listing.splitlines() if re.search(r"\b(alice|bob)\b.*\bRunning\b", line)]
     assert len(rows) == 2, listing[-3000:]
+
+
+def test_desktop_pods_run_in_the_node_containers_and_answer_from_the_other_node(lab):
+    pods = desktop_pods()
+    assert set(pods) == {"alice", "bob"} and all(running(p) for p in pods.values()), pods
+    nodes = {"roverlab-rover1", "roverlab-rover2"}
+    for user, pod in pods.items():
+        node = pod["spec"]["nodeName"]
+        assert node in nodes
+        # the desktop's processes are processes of that node container (the pod's containers run in it)
+        processes = docker("exec", node, "ps", "-eo", "args").stdout
+        assert "standin-desktop" in processes, processes
+        # its volume was bound by the local-path StorageClass and seeded by the init container
+        claim = api_get(
+            "/api/v1/namespaces/%s/persistentvolumeclaims/%s-clouddesktop-storage"
+            % (pod["metadata"]["namespace"], user)
+        )
+        assert claim["status"]["phase"] == "Bound"
+        volume = api_get("/api/v1/persistentvolumes/%s" % claim["spec"]["volumeName"])
+        seeded = docker("exec", node, "ls", volume["spec"]["hostPath"]["path"] + "/catkin_ws/src")
+        assert "prrexamples" in seeded.stdout, seeded.stdout + seeded.stderr
+        # its Service answers from the other node (kube-proxy's rules, the pod network's routes)
+        service = api_get("/api/v1/namespaces/%s/services/%s-clouddesktop" % (pod["metadata"]["namespace"], user))
+        other = (nodes - {node}).pop()
+        for port in service["spec"]["ports"]:
+            if port["name"] in ("novnc", "code"):
+                url = "http://%s:%d/" % (service["spec"]["clusterIP"], port["port"])
+                answer = docker("exec", other, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", "10", url)
+                assert answer.stdout in ("200", "302", "401"), (url, other, answer.stdout, answer.stderr)
 
 
 def test_ros_launch_starts_publishes_and_stops_on_the_robots(lab):

@@ -1,7 +1,9 @@
-"""playbooks/node_reboot.yml end to end: a real reboot of a systemd container, the API half against fakekube.
+"""playbooks/node_reboot.yml end to end: a real reboot of a systemd container, the API half against a real
+Kubernetes control plane.
 
-What is real: the playbook and roles/node_reboot, kubernetes.core's k8s_drain/k8s_info talking HTTP to the
-project's fake Kubernetes API (tests/fakekube, a STAND-IN for k3s's apiserver), and a reboot: `shutdown -r`
+What is real: the playbook and roles/node_reboot, kubernetes.core's k8s_drain/k8s_info talking to a real
+kube-apiserver with its controllers and scheduler (tests/kubeapi: the k3s stand-in's control plane on
+loopback; the Node is registered through the API as k3s's kubelet would), and a reboot: `shutdown -r`
 inside a Debian 12 container with systemd as PID 1, which the engine starts again (restart policy
 "always"); a container shares the host's boot_id, so the boot is detected from PID 1's start time.
 What is a stand-in: the node's GPU. The container has none; nvidia_gpu_info reads a fake sysfs/procfs tree
@@ -18,7 +20,6 @@ import subprocess
 import sys
 import tarfile
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 
@@ -27,7 +28,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(REPO / "tests"))
-from fakekube.testing import FakeKube  # noqa: E402  (after the path setup above)
+from kubeapi import Api, ControlPlane  # noqa: E402  (after the path setup above)
 
 _spec = importlib.util.spec_from_file_location("fakehost", REPO / "tests/unit/fixtures/gpu-host/fakehost.py")
 fakehost = importlib.util.module_from_spec(_spec)
@@ -95,36 +96,17 @@ def restart_count(container):
     return container.attrs["RestartCount"]
 
 
-# --- the API: fakekube with the node registered as k3s's agent would ------------------------------------------
-
-
-def api_call(api, method, path, body=None, content_type="application/json"):
-    request = urllib.request.Request(  # noqa: S310  (http to the loopback fake API)
-        api.url + path,
-        data=None if body is None else json.dumps(body).encode(),
-        method=method,
-        headers={"Content-Type": content_type},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310  (loopback fake API)
-        return json.loads(response.read() or b"{}")
+# --- the API: a real control plane with the node registered as k3s's kubelet would ---------------------------
 
 
 def register_node(api, name, gpus):
-    # what k3s's agent registers (a real apiserver also returns "spec": {} for a Node created without one)
-    node = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name}, "spec": {"podCIDR": "10.42.0.0/24"}}
-    api_call(api, "POST", "/api/v1/nodes", node)
-    resources = {"cpu": "4", "memory": "8Gi", "pods": "110", "nvidia.com/gpu": str(gpus)}
-    status = {
-        "capacity": resources,
-        "allocatable": resources,
-        "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "stand-in"}],
-    }
-    api_call(api, "PATCH", "/api/v1/nodes/%s/status" % name, {"status": status}, "application/merge-patch+json")
+    # what the node's kubelet registers, and the GPUs the device plugin reports
+    api.add_node(name, gpus=gpus, cpu="4", memory="8Gi")
 
 
 def create_workload(api):
-    """A Deployment the fake controllers turn into a Pod on the only schedulable node."""
-    api_call(api, "POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "lab"}})
+    """A Deployment whose Pod the scheduler puts on the only schedulable node, shown running as its kubelet would."""
+    api.create("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "lab"}})
     labels = {"app": "sim"}
     deployment = {
         "apiVersion": "apps/v1",
@@ -141,15 +123,15 @@ def create_workload(api):
             },
         },
     }
-    api_call(api, "POST", "/apis/apps/v1/namespaces/lab/deployments", deployment)
+    api.create("/apis/apps/v1/namespaces/lab/deployments", deployment)
 
 
 def pods_on(api, node_name):
-    pods = api_call(api, "GET", "/api/v1/namespaces/lab/pods")["items"]
+    pods = api.items("/api/v1/namespaces/lab/pods")
     return sorted(p["metadata"]["name"] for p in pods if (p.get("spec") or {}).get("nodeName") == node_name)
 
 
-def wait_for(predicate, timeout=20):
+def wait_for(predicate, timeout=60):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
@@ -160,7 +142,7 @@ def wait_for(predicate, timeout=20):
 
 
 def node_object(api, name):
-    return api_call(api, "GET", "/api/v1/nodes/%s" % name)
+    return api.get("/api/v1/nodes/%s" % name)
 
 
 # --- running the playbook ------------------------------------------------------------------------------------------
@@ -209,9 +191,11 @@ def run_playbook(tmp_path, api, hosts, playbook="playbooks/node_reboot.yml"):
 
 
 def test_gpu_node_is_drained_rebooted_verified_and_uncordoned(tmp_path, node):
-    with FakeKube(tmp_path / "api") as api:
+    with ControlPlane(tmp_path / "api") as control_plane:
+        api = Api(control_plane)
         register_node(api, node.name, gpus=1)
         create_workload(api)
+        api.run_kubelets()
         [pod_before] = wait_for(lambda: pods_on(api, node.name))
         boot_before = pid1_start(node)
 
@@ -229,7 +213,8 @@ def test_gpu_node_is_drained_rebooted_verified_and_uncordoned(tmp_path, node):
 
 
 def test_node_stays_cordoned_when_its_gpus_do_not_come_back(tmp_path, node):
-    with FakeKube(tmp_path / "api") as api:
+    with ControlPlane(tmp_path / "api") as control_plane:
+        api = Api(control_plane)
         register_node(api, node.name, gpus=0)  # the device plugin offers nothing after the boot
 
         result = run_playbook(tmp_path, api, {"rover": (node, node.name)})
@@ -246,7 +231,8 @@ def test_two_cluster_nodes_in_one_batch_are_refused(tmp_path, node):
     playbook.write_text(
         "- hosts: k3s_cluster\n  gather_facts: false\n  roles:\n    - role: roverlab.clouddesktop.node_reboot\n"
     )
-    with FakeKube(tmp_path / "api") as api:
+    with ControlPlane(tmp_path / "api") as control_plane:
+        api = Api(control_plane)
         register_node(api, node.name, gpus=1)
         second = "%s-b" % node.name
         register_node(api, second, gpus=1)

@@ -1,15 +1,20 @@
 """Build airgap directories holding the k3s STAND-IN, laid out like a k3s release page.
 
-    .venv/bin/python tests/standins/k3s/build.py --out DIR v1.31.5+k3s1 [v1.31.6+k3s1 ...]
+    .venv/bin/python tests/standins/k3s/build.py --out DIR v1.35.4+k3s1 [v1.31.5+k3s1 ...]
 
 makes DIR/<version>/ with
-    k3s                              the stand-in (a Python zipapp: k3s_standin + tests/fakekube + PyYAML)
-    k3s-airgap-images-amd64.tar      a small OCI image archive that the stand-in imports into containerd
+    k3s                              the stand-in: this folder's Go module, one multi-call binary with the real
+                                     Kubernetes components linked in and containerd + its runc shim inside
+    k3s-airgap-images-amd64.tar      an OCI image archive with the pause image the nodes' pods need (a
+                                     STAND-IN built here: the real one comes from a registry)
     sha256sum-amd64.txt              checksums of both, in sha256sum's format
 
-so that the roles' airgap install path (checksum check included) runs for real. The real k3s binary cannot
-be downloaded on this machine. Builds are reproducible: the same sources give byte-identical files, and
-files whose content would not change are not rewritten (a second `scripts/lab.sh up` changes nothing).
+so that the roles' airgap install path (checksum check included) runs for real. The real k3s release cannot
+be downloaded on this machine. The Go module and build caches live in .cache/go/ (GOMODCACHE, GOCACHE), so
+only the first build is slow; builds are reproducible (-trimpath, fixed build date), and files whose content
+would not change are not rewritten, so a second `scripts/lab.sh up` changes nothing.
+
+    build.py --binary-only DIR      only the binary, as DIR/k3s (for the API-tier test fixture)
 """
 
 import argparse
@@ -19,61 +24,136 @@ import io
 import json
 import os
 import re
+import shutil
+import subprocess
 import sys
 import tarfile
-import zipfile
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-TESTS = HERE.parent.parent
-FIXED_TIME = (1980, 1, 1, 0, 0, 0)
-VERSION = re.compile(r"^v\d+\.\d+\.\d+(-rc\d+)?\+k3s\d+$")
+REPO = HERE.parents[2]
+CACHE = Path(os.environ.get("ROVERLAB_CACHE", REPO / ".cache"))
+VERSION = re.compile(r"^v(\d+)\.(\d+)\.(\d+)(-rc\d+)?\+k3s\d+$")
 ARCH = "amd64"
+PAUSE_IMAGE = "docker.io/rancher/mirrored-pause:3.6"
+BUILD_DATE = "2026-01-01T00:00:00Z"
+SHIMS = ("containerd", "containerd-shim-runc-v2")
 
 
-def _python_files(root, package):
-    base = root / package
-    return sorted(p for p in base.rglob("*.py") if "__pycache__" not in p.parts)
+def go_binary():
+    """The Go toolchain scripts/setup.sh provides (ROVERLAB_GO), else the one on PATH."""
+    go = os.environ.get("ROVERLAB_GO") or shutil.which("go")
+    toolchain = CACHE / "go" / "toolchain" / "bin" / "go"
+    if not os.environ.get("ROVERLAB_GO") and toolchain.exists():
+        go = str(toolchain)
+    if not go:
+        raise SystemExit("no Go toolchain: run scripts/setup.sh (it provides one in .cache/go/toolchain)")
+    return go
 
 
-def _yaml_package():
-    import yaml  # PyYAML of the project's venv; its pure-Python part runs on the nodes' bare python3
+def go_env():
+    env = dict(os.environ)
+    env.update(
+        GOMODCACHE=str(CACHE / "go" / "mod"),
+        GOCACHE=str(CACHE / "go" / "build"),
+        GOTOOLCHAIN="local",
+        GOFLAGS="-buildvcs=false -mod=readonly",
+        CGO_ENABLED="0",
+        GOOS="linux",
+        GOARCH=ARCH,
+    )
+    return env
 
-    return Path(yaml.__file__).parent
+
+def module_version(module):
+    """The version go.mod pins for MODULE."""
+    for line in (HERE / "go.mod").read_text().splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0] == module:
+            return parts[1]
+        if len(parts) >= 3 and parts[0] == "require" and parts[1] == module:
+            return parts[2]
+    raise SystemExit("go.mod does not pin %s" % module)
 
 
-def build_zipapp(version):
-    """The stand-in as a zipapp with a python3 shebang; deterministic for the same sources."""
-    entries = {}
-    for path in _python_files(HERE, "k3s_standin"):
-        entries["k3s_standin/" + path.relative_to(HERE / "k3s_standin").as_posix()] = path.read_bytes()
-    for path in _python_files(TESTS, "fakekube"):
-        entries["fakekube/" + path.relative_to(TESTS / "fakekube").as_posix()] = path.read_bytes()
-    yaml_dir = _yaml_package()
-    for path in sorted(yaml_dir.glob("*.py")):
-        entries["yaml/" + path.name] = path.read_bytes()
-    # the commit is left out on purpose: rebuilding from the same files must give the same bytes
-    info = {"version": version, "commit": "roverlab-standin", "standin": True}
-    entries["k3s_standin/build.json"] = json.dumps(info, sort_keys=True).encode()
-    entries["__main__.py"] = b"import sys\n\nfrom k3s_standin.cli import main\n\nsys.exit(main())\n"
-    buffer = io.BytesIO()
-    buffer.write(b"#!/usr/bin/env python3\n")
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name in sorted(entries):
-            member = zipfile.ZipInfo(name, FIXED_TIME)
-            member.compress_type = zipfile.ZIP_DEFLATED
-            member.external_attr = 0o644 << 16
-            archive.writestr(member, entries[name])
-    return buffer.getvalue()
+def _go(args, log):
+    started = time.monotonic()
+    done = subprocess.run([go_binary(), *args], cwd=HERE, env=go_env(), capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise SystemExit("go %s failed:\n%s%s" % (" ".join(args), done.stdout, done.stderr))
+    log("go %s: %.1f s" % (" ".join(a for a in args if not a.startswith("-X")), time.monotonic() - started))
+
+
+def build_bundle(work, log):
+    """containerd and its runc shim from the containerd module, gzipped into bundle/ for go:embed."""
+    bundle = HERE / "bundle"
+    bundle.mkdir(exist_ok=True)
+    for name in SHIMS:
+        binary = work / name
+        _go(
+            [
+                "build",
+                "-trimpath",
+                "-ldflags=-s -w",
+                "-o",
+                str(binary),
+                "github.com/containerd/containerd/v2/cmd/" + name,
+            ],
+            log,
+        )
+        data = gzip.compress(binary.read_bytes(), compresslevel=6, mtime=0)
+        _write_if_changed(bundle / (name + ".gz"), data, 0o644)
+
+
+def kubernetes_version():
+    return module_version("k8s.io/kubernetes")
+
+
+def ldflags(version):
+    """Version strings. Like a k3s release, the components report the k3s version (v1.35.4+k3s1); where that
+    release carries another Kubernetes than the one built here (go.mod), the stand-in still reports it, so
+    that the roles' version checks (one node at a time on upgrades) can be tested; `k3s --version` names
+    the Kubernetes actually linked in."""
+    kube = kubernetes_version()
+    major, minor = VERSION.match(version).groups()[:2]
+    flags = ["-s", "-w", "-X", "main.k3sVersion=" + version, "-X", "main.k3sCommit=roverlab-standin"]
+    flags += ["-X", "main.builtKubernetes=" + kube]
+    for package in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version"):
+        flags += [
+            "-X",
+            "%s.gitVersion=%s" % (package, version),
+            "-X",
+            "%s.gitMajor=%s" % (package, major),
+            "-X",
+            "%s.gitMinor=%s" % (package, minor),
+            "-X",
+            "%s.gitCommit=%s" % (package, "0" * 40),
+            "-X",
+            "%s.gitTreeState=clean" % package,
+            "-X",
+            "%s.buildDate=%s" % (package, BUILD_DATE),
+        ]
+    return " ".join(flags)
+
+
+def build_binary(version, target, work, log):
+    build_bundle(work, log)
+    binary = work / "k3s"
+    _go(["build", "-trimpath", "-ldflags=" + ldflags(version), "-o", str(binary), "."], log)
+    return _write_if_changed(target, binary.read_bytes(), 0o755)
+
+
+# --- the pause image -----------------------------------------------------------------------------------
 
 
 def _tar(files):
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.USTAR_FORMAT) as archive:
-        for name, data in files:
+        for name, data, mode in files:
             member = tarfile.TarInfo(name)
             member.size = len(data)
-            member.mode = 0o644
+            member.mode = mode
             member.mtime = 0
             archive.addfile(member, io.BytesIO(data))
     return buffer.getvalue()
@@ -83,40 +163,44 @@ def _digest(data):
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-def build_images(version):
-    """An OCI image archive with one tiny image, named like an airgap image of this release."""
-    tag = version.replace("+", "-")
-    layer_tar = _tar(
-        [("standin/README", ("k3s stand-in airgap image for %s (not a real k3s image)\n" % version).encode())]
-    )
+def build_pause(work, log):
+    binary = work / "pause"
+    _go(["build", "-trimpath", "-ldflags=-s -w", "-o", str(binary), "./cmd/pause"], log)
+    return binary.read_bytes()
+
+
+def build_images(pause):
+    """An OCI image archive with the pause image (a STAND-IN: the project's own pause, cmd/pause)."""
+    layer_tar = _tar([("pause", pause, 0o755)])
     layer = gzip.compress(layer_tar, mtime=0)
     config = json.dumps(
         {
             "architecture": ARCH,
             "os": "linux",
-            "config": {"Cmd": ["/standin/README"]},
-            "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(layer_tar).hexdigest()]},
+            "config": {"Entrypoint": ["/pause"], "User": "65535:65535"},
+            "rootfs": {"type": "layers", "diff_ids": [_digest(layer_tar)]},
         },
         sort_keys=True,
     ).encode()
-    config_digest = _digest(config)
-    layer_digest = _digest(layer)
     manifest = json.dumps(
         {
             "schemaVersion": 2,
             "mediaType": "application/vnd.oci.image.manifest.v1+json",
             "config": {
                 "mediaType": "application/vnd.oci.image.config.v1+json",
-                "digest": config_digest,
+                "digest": _digest(config),
                 "size": len(config),
             },
             "layers": [
-                {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": layer_digest, "size": len(layer)}
+                {
+                    "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                    "digest": _digest(layer),
+                    "size": len(layer),
+                }
             ],
         },
         sort_keys=True,
     ).encode()
-    manifest_digest = _digest(manifest)
     index = json.dumps(
         {
             "schemaVersion": 2,
@@ -124,21 +208,21 @@ def build_images(version):
             "manifests": [
                 {
                     "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                    "digest": manifest_digest,
+                    "digest": _digest(manifest),
                     "size": len(manifest),
                     "platform": {"architecture": ARCH, "os": "linux"},
                     "annotations": {
-                        "io.containerd.image.name": "docker.io/roverlab/k3s-standin-airgap:%s" % tag,
-                        "org.opencontainers.image.ref.name": tag,
+                        "io.containerd.image.name": PAUSE_IMAGE,
+                        "org.opencontainers.image.ref.name": PAUSE_IMAGE.rsplit(":", 1)[1],
                     },
                 }
             ],
         },
         sort_keys=True,
     ).encode()
-    files = [("oci-layout", b'{"imageLayoutVersion":"1.0.0"}'), ("index.json", index)]
-    for digest, data in sorted({config_digest: config, layer_digest: layer, manifest_digest: manifest}.items()):
-        files.append(("blobs/sha256/" + digest.split(":")[1], data))
+    files = [("oci-layout", b'{"imageLayoutVersion":"1.0.0"}', 0o644), ("index.json", index, 0o644)]
+    for digest, data in sorted({_digest(config): config, _digest(layer): layer, _digest(manifest): manifest}.items()):
+        files.append(("blobs/sha256/" + digest.split(":")[1], data, 0o644))
     return _tar(files)
 
 
@@ -154,30 +238,50 @@ def _write_if_changed(path, data, mode):
     return changed
 
 
-def build(out, version):
+def build(out, version, log):
     if not VERSION.match(version):
-        raise SystemExit("not a k3s version: %r (want e.g. v1.31.5+k3s1)" % version)
+        raise SystemExit("not a k3s version: %r (want e.g. v1.35.4+k3s1)" % version)
     target = Path(out) / version
     target.mkdir(parents=True, exist_ok=True)
-    artifacts = {
-        "k3s": (build_zipapp(version), 0o755),
-        "k3s-airgap-images-%s.tar" % ARCH: (build_images(version), 0o644),
-    }
+    work = CACHE / "go" / "out"
+    work.mkdir(parents=True, exist_ok=True)
+    written = [build_binary(version, target / "k3s", work, log)]
+    images_name = "k3s-airgap-images-%s.tar" % ARCH
+    written.append(_write_if_changed(target / images_name, build_images(build_pause(work, log)), 0o644))
     sums = "".join(
-        "%s  %s\n" % (hashlib.sha256(data).hexdigest(), name) for name, (data, _mode) in sorted(artifacts.items())
+        "%s  %s\n" % (hashlib.sha256((target / name).read_bytes()).hexdigest(), name)
+        for name in sorted(["k3s", images_name])
     )
-    written = [_write_if_changed(target / name, data, mode) for name, (data, mode) in sorted(artifacts.items())]
     written.append(_write_if_changed(target / ("sha256sum-%s.txt" % ARCH), sums.encode(), 0o644))
     return target, any(written)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", required=True, help="directory to put <version>/ airgap directories in")
-    parser.add_argument("versions", nargs="+", metavar="VERSION")
+    parser.add_argument("--out", help="directory to put <version>/ airgap directories in")
+    parser.add_argument("--binary-only", metavar="DIR", help="only build DIR/k3s")
+    parser.add_argument("--quiet", action="store_true", help="no timing lines")
+    parser.add_argument("versions", nargs="*", metavar="VERSION")
+
     args = parser.parse_args(argv)
+
+    def log(line):
+        if not args.quiet:
+            print("k3s stand-in build: %s" % line, file=sys.stderr, flush=True)
+
+    if args.binary_only:
+        directory = Path(args.binary_only)
+        directory.mkdir(parents=True, exist_ok=True)
+        version = args.versions[0] if args.versions else "%s+k3s1" % kubernetes_version()
+        work = CACHE / "go" / "out"
+        work.mkdir(parents=True, exist_ok=True)
+        written = build_binary(version, directory / "k3s", work, log)
+        print("k3s stand-in %s: %s (%s)" % (version, directory / "k3s", "written" if written else "unchanged"))
+        return 0
+    if not args.out or not args.versions:
+        parser.error("--out and at least one VERSION are needed (or --binary-only DIR)")
     for version in args.versions:
-        target, written = build(args.out, version)
+        target, written = build(args.out, version, log)
         print("k3s stand-in %s: %s (%s)" % (version, target, "written" if written else "unchanged"))
     return 0
 

@@ -2,16 +2,15 @@
 
 The role's Jinja template is rendered with Ansible's Templar (as the template module does), then rendered
 again the way k3s renders it at start: by Go's real text/template (tests/unit/roles/k3s_gotemplate) with
-`base` bound to this project's base configs for containerd 1.7 (config version 2) and 2.0 (version 3),
-modelled on what k3s generates. The result is parsed with tomllib, and the version 2 results are fed to
-Debian's real containerd. The k3s stand-in's own Go-template subset must render the same bytes.
+`base` bound to the k3s stand-in's base configs for containerd 1.7 (config version 2) and 2.0 (version 3),
+modelled on what k3s generates (tests/standins/k3s/containerd/base-v*.toml.tmpl, which the stand-in renders
+the same way at every start). The result is parsed with tomllib.
 """
 
 import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -24,9 +23,7 @@ from ansible_collections.roverlab.clouddesktop.plugins.filter.k3s import k3s_con
 
 REPO = Path(__file__).resolve().parents[3]
 ROLE = REPO / "roles" / "k3s"
-sys.path.insert(0, str(REPO / "tests" / "standins" / "k3s"))
-
-from k3s_standin import containerd as standin  # noqa: E402  (after the path setup above)
+BASES = REPO / "tests" / "standins" / "k3s" / "containerd"
 
 NVIDIA_BINARY = "/usr/bin/nvidia-container-runtime"
 DETECTED = {"nvidia": {"RuntimeType": "io.containerd.runc.v2", "BinaryName": NVIDIA_BINARY}}
@@ -50,6 +47,29 @@ TEMPLATE_VERSIONS = [
     ("v1.36.2+k3s1", 3),
 ]
 TOO_OLD_FOR_BASE = ["v1.24.16+k3s1", "v1.25.12+k3s1", "v1.26.7+k3s1", "v1.27.4+k3s1", "v1.28.0+k3s1"]
+
+
+def base_template(generation):
+    """The stand-in's base config for containerd config GENERATION, a Go template itself."""
+    return (BASES / ("base-v%d.toml.tmpl" % generation)).read_text()
+
+
+def template_data(runtimes, version=None):
+    """The data the stand-in renders templates with (k3s's field names where admins' templates use them)."""
+    return {
+        "DataDir": "/var/lib/rancher/k3s",
+        "PauseImage": "rancher/mirrored-pause:3.6",
+        "SystemdCgroup": True,
+        "RuntimeCgroup": version is None or k3s_version_at_least(version, (1, 28, 3)),
+        "RestrictOOMScoreAdj": True,
+        "DefaultRuntime": "",
+        "ExtraRuntimes": runtimes,
+    }
+
+
+def k3s_version_at_least(version, release):
+    numbers = tuple(int(part) for part in version[1:].split("+")[0].split("-")[0].split("."))
+    return numbers >= tuple(release)
 
 
 def _templar(variables):
@@ -106,12 +126,8 @@ def test_template_renders_to_valid_config_with_the_nvidia_runtime(go_render, ver
     assert "runtimes.runc" not in template and "cni" not in template
 
     runtimes = DETECTED if detected else {}
-    base = standin.render_base(generation, runtimes, runtime_cgroup=standin.versions.at_least(version, (1, 28, 3)))
-    data = {"ExtraRuntimes": runtimes, "SystemdCgroup": True}
-    rc, rendered, stderr = go_render(template, base, data)
+    rc, rendered, stderr = go_render(template, base_template(generation), template_data(runtimes, version))
     assert rc == 0, stderr
-    # the k3s stand-in renders templates with its own subset of Go templates: it must agree with Go
-    assert standin.render_template(template, {"base": base}, data) == rendered
 
     config = tomllib.loads(rendered)
     assert config["version"] == generation
@@ -120,7 +136,7 @@ def test_template_renders_to_valid_config_with_the_nvidia_runtime(go_render, ver
     nvidia = runtimes_table["nvidia"]
     assert nvidia["runtime_type"] == "io.containerd.runc.v2"
     assert nvidia["options"]["BinaryName"] == NVIDIA_BINARY
-    if not detected or standin.versions.at_least(version, (1, 28, 3)):
+    if not detected or k3s_version_at_least(version, (1, 28, 3)):
         # the same cgroup driver as runc, or pods on the nvidia runtime get killed (k3s #8470)
         assert nvidia["options"]["SystemdCgroup"] is runtimes_table["runc"]["options"]["SystemdCgroup"] is True
 
@@ -130,8 +146,7 @@ def test_naive_template_breaks_once_k3s_detects_the_runtime(go_render, version, 
     """Why the template guards its table: appending it unconditionally duplicates k3s's own."""
     template, _plan = render_role_template(version)
     naive = template.replace('{{- if not (index .ExtraRuntimes "nvidia").BinaryName }}', "").replace("{{- end }}", "")
-    base = standin.render_base(generation, DETECTED)
-    rc, rendered, stderr = go_render(naive, base, {"ExtraRuntimes": DETECTED, "SystemdCgroup": True})
+    rc, rendered, stderr = go_render(naive, base_template(generation), template_data(DETECTED))
     assert rc == 0, stderr
     # containerd would refuse this file; the role's template does not produce it (test above)
     with pytest.raises(tomllib.TOMLDecodeError):
@@ -143,14 +158,14 @@ def test_template_mode_refused_before_the_base_template_existed(version, go_rend
     with pytest.raises(Exception, match=r"v1\.24\.17, v1\.25\.13, v1\.26\.8, v1\.27\.5 and v1\.28\.1"):
         render_role_template(version)
     # and it is right to refuse: such a k3s has no "base" to include
-    rc, _stdout, stderr = go_render('{{ template "base" . }}\n', "", {"ExtraRuntimes": {}, "SystemdCgroup": True})
+    rc, _stdout, stderr = go_render('{{ template "base" . }}\n', "", template_data({}))
     assert rc == 1 and 'template "base" not defined' in stderr
 
 
 def test_extra_toml_is_appended_after_the_nvidia_runtime(go_render):
     extra = '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.crun]\n  runtime_type = "io.containerd.runc.v2"'
     template, _plan = render_role_template("v1.27.5+k3s1", extra=extra)
-    rc, rendered, stderr = go_render(template, standin.render_base(2, {}), {"ExtraRuntimes": {}, "SystemdCgroup": True})
+    rc, rendered, stderr = go_render(template, base_template(2), template_data({}))
     assert rc == 0, stderr
     assert set(_runtimes(tomllib.loads(rendered), 2)) == {"runc", "nvidia", "crun"}
 
@@ -249,9 +264,7 @@ def _containerd_dump(tmp_path, text):
 def test_real_containerd_loads_the_nvidia_runtime(tmp_path, go_render, version, detected):
     template, _plan = render_role_template(version)
     runtimes = DETECTED if detected else {}
-    rc, rendered, stderr = go_render(
-        template, standin.render_base(2, runtimes), {"ExtraRuntimes": runtimes, "SystemdCgroup": True}
-    )
+    rc, rendered, stderr = go_render(template, base_template(2), template_data(runtimes, version))
     assert rc == 0, stderr
     rc, dump, stderr = _containerd_dump(tmp_path, rendered)
     assert rc == 0, stderr
@@ -263,11 +276,10 @@ def test_real_containerd_loads_the_nvidia_runtime(tmp_path, go_render, version, 
 
 def test_real_containerd_1_6_cannot_check_version_3(tmp_path, go_render):
     """The boundary of this machine: Debian's containerd 1.6 ignores a version 3 config without a word,
-    so v3 results are checked with tomllib only (above). If this starts failing, containerd here learnt v3."""
+    so v3 results are checked with tomllib only here (above); the lab's nodes load them in containerd 2, built
+    by the k3s stand-in (integration-lab). If this starts failing, Debian's containerd here learnt v3."""
     template, _plan = render_role_template("v1.33.0+k3s1")
-    rc, rendered, _stderr = go_render(
-        template, standin.render_base(3, {}), {"ExtraRuntimes": {}, "SystemdCgroup": True}
-    )
+    rc, rendered, _stderr = go_render(template, base_template(3), template_data({}))
     assert rc == 0
     rc, dump, stderr = _containerd_dump(tmp_path, rendered)
     assert rc == 0, stderr

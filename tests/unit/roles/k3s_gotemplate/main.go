@@ -1,7 +1,8 @@
 // Renders a k3s containerd template with Go's text/template, the way k3s does: the template is parsed,
 // "base" is added as a named template, and it is executed with a ContainerdConfig value.
-// Reads {"template": ..., "base": ..., "data": {"ExtraRuntimes": {...}, "SystemdCgroup": bool}} on stdin.
-// The struct mirrors the fields of k3s's pkg/agent/templates ContainerdConfig that templates here use.
+// Reads {"template": ..., "base": ..., "data": {"ExtraRuntimes": {...}, "SystemdCgroup": bool, ...}} on stdin.
+// The struct mirrors the template data of the k3s stand-in (tests/standins/k3s/containerd.go), whose
+// ExtraRuntimes and SystemdCgroup carry the names of k3s's pkg/agent/templates ContainerdConfig fields.
 package main
 
 import (
@@ -17,8 +18,13 @@ type ContainerdRuntimeConfig struct {
 }
 
 type ContainerdConfig struct {
-	SystemdCgroup bool
-	ExtraRuntimes map[string]ContainerdRuntimeConfig
+	DataDir             string
+	PauseImage          string
+	SystemdCgroup       bool
+	RuntimeCgroup       bool
+	RestrictOOMScoreAdj bool
+	DefaultRuntime      string
+	ExtraRuntimes       map[string]ContainerdRuntimeConfig
 }
 
 type request struct {
