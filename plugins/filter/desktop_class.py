@@ -69,6 +69,13 @@ def desktop_roster_gpus(result, nodes, pods, resource="nvidia.com/gpu", user_lab
     return roster.check_gpus(result, nodes or [], pods or [], resource, user_label)
 
 
+def desktop_roster_state(result, previous=None, backups=None, purged=False, roster_name="", backup_enabled=True):
+    """The roster state to keep for the next run (who the roster manages, who left and where their backup is)."""
+    if not isinstance(result, dict) or "removed" not in result:
+        raise AnsibleFilterError("desktop_roster_state needs the result of desktop_roster_check")
+    return roster.next_state(result, previous or {}, backups or {}, bool(purged), roster_name, bool(backup_enabled))
+
+
 def desktop_status_rows(rows, culler_state=None, now=None, gpu_replicas=1):
     """desktop_rows with the idle culler's view (idle time, why it was stopped) and each GPU desktop's share."""
     if not isinstance(rows, list):
@@ -76,11 +83,12 @@ def desktop_status_rows(rows, culler_state=None, now=None, gpu_replicas=1):
     return status.rows(rows, culler_state, now, gpu_replicas)
 
 
-def desktop_robot_launches(results):
-    """Each robot's running launches, from [{robot, reachable, launches}] as the robots reported them."""
+def desktop_robot_launches(results, robots=None):
+    """Each robot's running launches, from [{robot, reachable, launches}] as the robots reported them; a robot of
+    ``robots`` that reported nothing was not reachable."""
     if not isinstance(results, list):
         raise AnsibleFilterError("desktop_robot_launches needs a list of {robot, reachable, launches}")
-    return status.launches(results)
+    return status.launches(results, robots)
 
 
 def desktop_csv(rows, columns=None):
@@ -103,6 +111,7 @@ class FilterModule:
             "desktop_culler_config": desktop_culler_config,
             "desktop_roster_check": desktop_roster_check,
             "desktop_roster_gpus": desktop_roster_gpus,
+            "desktop_roster_state": desktop_roster_state,
             "desktop_status_rows": desktop_status_rows,
             "desktop_robot_launches": desktop_robot_launches,
             "desktop_csv": desktop_csv,

@@ -36,10 +36,11 @@ def check(text, settings, sizes, default_size, inventory_users=(), previous=None
     ``text``: the CSV. ``settings``: cloud_desktop's settings (as for spec.check). ``sizes``: {name: {key: value}};
     ``default_size``: the size of a row that names none (may be empty: the role's defaults). ``inventory_users``:
     names that desktop_users declares already. ``previous``: the roster state of the last run ({users: {name:
-    entry}}), for the removals.
+    entry}, offboarded: {name: {entry, ...}}}), for the removals.
 
     Returns {problems, message, entries, lines {user: line}, students [{user, email, line}], users, removed
-    [entries of the users the last run had and this roster has not], gpu_rows [{name, amount, line}]}.
+    [entries of the users the last run had and this roster has not], stop_entries and purge_entries [those entries
+    with state stopped, or absent with a confirmed purge], gpu_rows [{name, amount, line}]}.
     """
     problems = list(_sizes_problems(sizes, default_size))
     rows, header_problems = _rows(text)
@@ -77,10 +78,25 @@ def check(text, settings, sizes, default_size, inventory_users=(), previous=None
     users = [e["name"] for e in entries]
     removed = []
     if not problems:
-        for name, entry in sorted(((previous or {}).get("users") or {}).items()):
-            if name not in seen and isinstance(entry, dict):
-                removed.append(dict(entry, name=name))
+        removed = _left(previous or {}, seen)
+        # a student who left and is back on the roster: their stopped desktop runs again
+        offboarded = (previous or {}).get("offboarded") or {}
+        for entry in entries:
+            if entry["name"] in offboarded:
+                entry["state"] = "started"
     return _result(problems, entries, lines, students, users, removed, gpu_rows)
+
+
+def _left(previous, seen):
+    """Entries of the students the last run had (on the roster, or offboarded and not purged) who are not back."""
+    left = {}
+    for name, entry in (previous.get("offboarded") or {}).items():
+        if name not in seen and isinstance(entry, dict) and isinstance(entry.get("entry"), dict):
+            left[name] = dict(entry["entry"], name=name)
+    for name, entry in (previous.get("users") or {}).items():
+        if name not in seen and isinstance(entry, dict):
+            left[name] = dict(entry, name=name)
+    return [left[name] for name in sorted(left)]
 
 
 def check_gpus(result, nodes, pods, resource, user_label):
@@ -112,6 +128,40 @@ def check_gpus(result, nodes, pods, resource, user_label):
     )
 
 
+def next_state(result, previous, backups, purged, roster_name, backup_enabled=True):
+    """The roster state to keep for the next run: the students it manages (their entries) and the ones who left and
+    were stopped, with where their backup is; a confirmed purge forgets them. ``backups``: {user: {location,
+    sha256}} of this run."""
+    before = (previous or {}).get("offboarded") or {}
+    offboarded = {}
+    if not purged:
+        for entry in result["removed"]:
+            name = entry["name"]
+            if name in before:
+                offboarded[name] = before[name]
+                continue
+            backup = (backups or {}).get(name)
+            if backup:
+                where, checksum = backup.get("location"), backup.get("sha256")
+            else:
+                where = (
+                    "no data to back up" if backup_enabled else "not backed up (cloud_desktop_roster_backup is false)"
+                )
+                checksum = None
+            offboarded[name] = {"entry": _lasting(entry), "backup": where, "sha256": checksum}
+    return {
+        "version": 1,
+        "roster": roster_name,
+        "users": {e["name"]: _lasting(e) for e in result["entries"]},
+        "offboarded": offboarded,
+    }
+
+
+def _lasting(entry):
+    """An entry as the state keeps it: without this run's state."""
+    return {k: v for k, v in entry.items() if k not in ("state", "purge_data", "confirm_purge")}
+
+
 def _result(problems, entries, lines, students, users, removed, gpu_rows):
     message = ""
     if problems:
@@ -124,6 +174,9 @@ def _result(problems, entries, lines, students, users, removed, gpu_rows):
         "students": students,
         "users": users,
         "removed": removed,
+        # what the removed students' entries become: stopped (kept), or purged once the purge is confirmed
+        "stop_entries": [dict(e, state="stopped") for e in removed],
+        "purge_entries": [dict(e, state="absent", purge_data=True, confirm_purge=e["name"]) for e in removed],
         "gpu_rows": gpu_rows,
     }
 

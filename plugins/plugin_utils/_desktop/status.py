@@ -15,6 +15,7 @@ import csv
 import html
 import io
 import json
+import os
 import time
 
 from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._desktop import idle
@@ -104,13 +105,17 @@ def to_csv(data, columns=CSV_COLUMNS):
     return out.getvalue()
 
 
-def launches(robot_results):
-    """[{robot, reachable, launches [{name, state, pid, uptime}]}] from what each robot reported, by robot."""
+def launches(robot_results, expected=None):
+    """[{robot, reachable, launches [{name, state, pid, uptime}]}] from what each robot reported, by robot.
+
+    A launch is {name, state, pid, uptime}, or the ros_launch module's status result of a loop over the launches'
+    directories (the name is then the directory's, ``item.path``). A robot of ``expected`` that reported nothing
+    was not reachable."""
     found = []
     for item in robot_results or []:
         running = [
             {
-                "name": launch.get("name", ""),
+                "name": launch.get("name") or os.path.basename(str((launch.get("item") or {}).get("path") or "")),
                 "state": launch.get("state", ""),
                 "pid": launch.get("pid") or "",
                 "uptime": idle.duration(launch.get("uptime") or 0) if launch.get("uptime") else "",
@@ -121,6 +126,8 @@ def launches(robot_results):
         found.append(
             {"robot": item.get("robot", ""), "reachable": bool(item.get("reachable", True)), "launches": running}
         )
+    reported = {r["robot"] for r in found}
+    found.extend({"robot": name, "reachable": False, "launches": []} for name in expected or () if name not in reported)
     return sorted(found, key=lambda r: r["robot"])
 
 

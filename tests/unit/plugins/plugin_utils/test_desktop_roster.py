@@ -153,3 +153,34 @@ def test_gpus_beyond_the_cluster_are_reported_by_line():
     assert fitting["problems"] == []
     # the same pod, not recognised as alice's own, holds the GPU she would need
     assert roster.check_gpus(check("user,gpu\nalice,1\nbob,1\n"), nodes, pods, "nvidia.com/gpu", "other")["problems"]
+
+
+def test_offboarded_students_stay_removed_until_purged_and_come_back_started():
+    previous = {
+        "users": {"alice": {"name": "alice"}},
+        "offboarded": {"zoe": {"entry": {"name": "zoe", "cpu": "4"}, "backup": "/b/zoe.tar.gz"}},
+    }
+    result = check("user\nbob\n", previous=previous)
+    assert result["removed"] == [{"name": "alice"}, {"name": "zoe", "cpu": "4"}]
+    back = check("user\nzoe\n", previous=previous)
+    assert back["removed"] == [{"name": "alice"}]
+    assert back["entries"] == [{"name": "zoe", "cpu": "1", "memory": "2Gi", "state": "started"}]
+
+
+def test_next_state_keeps_who_left_and_their_backup_until_purged():
+    previous = {"offboarded": {"zoe": {"entry": {"name": "zoe"}, "backup": "/b/zoe-1.tar.gz", "sha256": "ab"}}}
+    result = check("user\nbob\n", previous=dict(previous, users={"alice": {"name": "alice", "cpu": "1"}}))
+    backups = {"alice": {"location": "/b/alice-2.tar.gz", "sha256": "cd"}}
+    state = roster.next_state(result, previous, backups, False, "cs119.csv")
+    assert state == {
+        "version": 1,
+        "roster": "cs119.csv",
+        "users": {"bob": {"name": "bob", "cpu": "1", "memory": "2Gi"}},
+        "offboarded": {
+            "alice": {"entry": {"name": "alice", "cpu": "1"}, "backup": "/b/alice-2.tar.gz", "sha256": "cd"},
+            "zoe": {"entry": {"name": "zoe"}, "backup": "/b/zoe-1.tar.gz", "sha256": "ab"},
+        },
+    }
+    assert result["stop_entries"][0] == {"name": "alice", "cpu": "1", "state": "stopped"}
+    assert result["purge_entries"][1] == {"name": "zoe", "state": "absent", "purge_data": True, "confirm_purge": "zoe"}
+    assert roster.next_state(result, previous, backups, True, "cs119.csv")["offboarded"] == {}

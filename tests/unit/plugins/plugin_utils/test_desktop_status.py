@@ -95,3 +95,18 @@ def test_html_page_is_self_contained_and_escaped():
     # nothing the page loads from elsewhere
     assert "<link" not in page and " src=" not in page and "@import" not in page
     assert 'id="robots"' not in status.to_html(rows, None)
+
+
+def test_robot_launches_from_module_results():
+    results = [
+        {"item": {"path": "/home/ros/.ros/roverlab_launch/launches/alice.bringup"}, "state": "running", "pid": 7},
+        {"item": {"path": "/x/launches/old"}, "state": "exited", "pid": 0, "changed": False},
+    ]
+    robots = status.launches([{"robot": "r1", "reachable": True, "launches": results}])
+    assert robots == [
+        {
+            "robot": "r1",
+            "reachable": True,
+            "launches": [{"name": "alice.bringup", "state": "running", "pid": 7, "uptime": ""}],
+        }
+    ]
