@@ -6,7 +6,7 @@ Docker host path), and makes a robot: a network namespace with sshd and a real R
 Chromium is Debian's /usr/bin/chromium, driven by Playwright from PyPI; screenshots go to
 .cache/test-artifacts/desktop_image/.
 
-Everything this creates on the shared engine is named dimg-* (containers, volumes, the network); the robot's
+Everything this creates on the shared engine is named dimg-<pid>-* (containers, volumes, the network); the robot's
 namespace and account start with dimg<pid>. The session removes them, also after a failure. The images stay: they
 are the build cache of the next run.
 """
@@ -39,13 +39,16 @@ WORK = CACHE / "desktop-image"
 EXPORT = WORK / "export" / "roverlab-desktop-bookworm.tar"
 IMAGE = "roverlab/desktop"
 TAG = "bookworm"
-PREFIX = "dimg"
+# one session's names and ports: two sessions on one engine (two checkouts, or another stage that uses these
+# fixtures) must not remove or reach each other's desktops
+PREFIX = "dimg-%d" % os.getpid()
 USER = "alice"
 CONTAINER = "%s-%s" % (PREFIX, USER)
 VOLUME = CONTAINER + "-data"
 NETWORK = "%s-net" % PREFIX
 # host ports of the desktop (loopback only), below the ephemeral range
-PORTS = {"novnc": 24080, "vscode": 24180, "vnc": 24900, "ssh": 24222}
+_PORT_BASE = 20000 + (os.getpid() % 2000) * 4
+PORTS = {"novnc": _PORT_BASE, "vscode": _PORT_BASE + 1, "vnc": _PORT_BASE + 2, "ssh": _PORT_BASE + 3}
 NOVNC = "/vnc.html?autoconnect=1&resize=scale"
 RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE)
 
@@ -150,7 +153,7 @@ def robot():
     base = Path("/tmp/roverlab-dimg-%d" % os.getpid())
     base.mkdir(mode=0o755)
     subnet = free_subnet_base(230 + os.getpid() % 20, avoid={201})
-    lab = RobotLab(str(base / "lab"), prefix="%s%d" % (PREFIX, os.getpid()), subnet_base=subnet)
+    lab = RobotLab(str(base / "lab"), prefix="dimg%d" % os.getpid(), subnet_base=subnet)
     try:
         lab.create(1)
         yield lab.robots[0]
@@ -172,8 +175,7 @@ def ssh_key():
 
 def remove_leftovers(engine):
     for container in engine.containers.list(all=True, filters={"name": "^/%s-" % PREFIX}):
-        if not container.name.startswith("%s-build-" % PREFIX):
-            container.remove(force=True)
+        container.remove(force=True)
     for volume in engine.volumes.list(filters={"name": "%s-" % PREFIX}):
         if volume.name.startswith(PREFIX + "-"):
             volume.remove(force=True)
@@ -214,7 +216,7 @@ class Desktop:
             assert result.exit_code == 0, "%s: rc %s\n%s\n%s" % (command, result.exit_code, out, err)
         return result.exit_code, out, err
 
-    def wait_ready(self, timeout=120):
+    def wait_ready(self, timeout=240):
         """Until Docker's health check says healthy and noVNC answers on its published port."""
 
         def ready():
@@ -325,7 +327,7 @@ def canvas_colours(page):
 
 def log_in_to_novnc(page, desktop, password):
     page.goto(desktop.url("novnc", NOVNC))
-    page.wait_for_selector("#noVNC_credentials_dlg.noVNC_open", timeout=20000)
+    page.wait_for_selector("#noVNC_credentials_dlg.noVNC_open", timeout=60000)
     page.fill("#noVNC_password_input", password)
     page.click("#noVNC_credentials_button")
 
