@@ -5,11 +5,14 @@
 
 Only the controller knows the controller's time, so the robot's clock offset is measured here, the way
 NTP does it: note the controller's time before (t0) and after (t1) asking the robot for its time (r).
-The robot read its clock somewhere between t0 and t1, so its offset is r - (t0 + t1) / 2, give or take
-(t1 - t0) / 2. A start is refused unless the offset is provably within max_clock_skew, that is
-|offset| + uncertainty <= max_clock_skew. Samples are taken until one settles the question either way (at
-most CLOCK_SAMPLES; the shortest round trip wins): usually the first, whose round trip also opens the SSH
-connection the module then reuses, so a good clock costs one extra `date` on the robot.
+The robot read its clock somewhere between t0 and t1, so its offset lies between r - t1 and r - t0. Every
+sample bounds it so, and it lies in all of those intervals at once: their intersection, whose middle is the
+estimate and whose half width the uncertainty. (On a busy controller no single round trip may be short, while
+a reading late in one round trip and one early in another still pin the offset down.) A start is refused
+unless the offset is provably within max_clock_skew, that is |offset| + uncertainty <= max_clock_skew.
+Samples are taken until they settle the question either way (at most CLOCK_SAMPLES): usually the first,
+whose round trip also opens the SSH connection the module then reuses, so a good clock costs one extra
+`date` on the robot.
 """
 
 import time
@@ -19,14 +22,22 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 
 CLOCK_COMMAND = "date +%s.%N"
-CLOCK_SAMPLES = 3
+CLOCK_SAMPLES = 5
 CHECKED_STATES = ("started", "restarted")
 
 
 def estimate_offset(samples):
-    """(offset, uncertainty) from [(t0, remote, t1)]: the sample with the shortest round trip wins."""
-    t0, remote, t1 = min(samples, key=lambda s: s[2] - s[0])
-    return remote - (t0 + t1) / 2.0, (t1 - t0) / 2.0
+    """(offset, uncertainty) from [(t0, remote, t1)]: the intersection of the samples' intervals.
+
+    Each sample says the offset lies in [remote - t1, remote - t0]. Should the intervals not meet (a clock
+    stepped while sampling), the sample with the shortest round trip alone counts.
+    """
+    low = max(remote - t1 for _t0, remote, t1 in samples)
+    high = min(remote - t0 for t0, remote, _t1 in samples)
+    if low > high:
+        t0, remote, t1 = min(samples, key=lambda s: s[2] - s[0])
+        low, high = remote - t1, remote - t0
+    return (low + high) / 2.0, (high - low) / 2.0
 
 
 def skew_problem(offset, uncertainty, max_skew):
