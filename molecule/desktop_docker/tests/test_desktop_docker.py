@@ -3,8 +3,9 @@
 The desktop image is the STAND-IN from tests/standins/desktop_image: it answers on the desktop's ports with
 just enough of each protocol (HTTP for noVNC and code-server, the RFB greeting, an SSH banner) and creates a
 TUN interface the way tailscaled does. converge.yml left two desktops, alice and bob. The tests run in file
-order: the later ones run the playbook again (restart, recreate, new user, absent, purge, backup, restore,
-GPU) and check what changed. Every playbook run's output is searched for every password and key.
+order: the later ones run the playbook again (restart, stop and start, recreate, new user, absent, purge, backup,
+restore, GPU, the older names) and check what changed. Every playbook run's output is searched for every
+password and key. The inventory's desktop_users is the same list, with the same keys, as on the cluster.
 """
 
 import json
@@ -47,11 +48,11 @@ def engine():
 
 @pytest.fixture(scope="module")
 def declared_users():
-    """desktop_docker_users as the scenario's inventory declares them (alice and bob)."""
+    """desktop_users as the scenario's inventory declares them (alice and bob)."""
     out = subprocess.run(
         ["ansible-inventory", "-i", INVENTORY, "--host", HOST], check=True, capture_output=True, text=True
     ).stdout
-    return json.loads(out)["desktop_docker_users"]
+    return json.loads(out)["desktop_users"]
 
 
 def port(user, name):
@@ -139,9 +140,10 @@ def test_container_settings(engine, user):
     assert host_config["CapAdd"] == ["NET_ADMIN"]
     assert [d["PathOnHost"] for d in host_config["Devices"]] == ["/dev/net/tun"]
     assert host_config["ShmSize"] == 64 * 1024 * 1024
-    assert host_config["NanoCpus"] == 500_000_000
-    assert host_config["Memory"] == 256 * 1024 * 1024
-    assert host_config["MemoryReservation"] == 128 * 1024 * 1024
+    assert host_config["NanoCpus"] == 500_000_000  # cpu_limit 500m
+    assert host_config["CpuShares"] == 256  # cpu 250m, 1024 per CPU
+    assert host_config["Memory"] == 256 * 1024 * 1024  # memory_limit 256Mi
+    assert host_config["MemoryReservation"] == 128 * 1024 * 1024  # memory 128Mi
     assert not host_config.get("DeviceRequests")
     assert attrs["Config"]["Labels"]["roverlab.clouddesktop.user"] == user
     assert attrs["Config"]["Labels"]["roverlab.clouddesktop.managed-by"] == "desktop_docker"
@@ -167,9 +169,11 @@ def test_environment(engine):
     assert bob["RESOLUTION"] == "1280x800"
     assert alice["AUTHKEY"] == ALICE_AUTHKEY
     assert "AUTHKEY" not in bob  # no key, no Tailscale
-    assert "NVIDIA_DRIVER_CAPABILITIES" not in bob  # gpu: auto on a host without the NVIDIA runtime
+    assert "NVIDIA_DRIVER_CAPABILITIES" not in bob  # no GPU
     for env, user in ((alice, "alice"), (bob, "bob")):
         assert env["PASSWORD"] == env["VNC_PASSWORD"] == password(user)
+        # the image contract's build settings, as on the cluster: what the CPU limit (500m) allows
+        assert (env["MAKEFLAGS"], env["OMP_NUM_THREADS"]) == ("-j1", "1")
 
 
 def test_passwords_generated_per_user_and_root_only():
@@ -177,7 +181,7 @@ def test_passwords_generated_per_user_and_root_only():
     for user in ("alice", "bob"):
         path = SECRETS / ("%s.password" % user)
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
-        assert len(password(user)) == 24
+        assert len(password(user)) == 20
         assert password(user).isalnum()
     assert password("alice") != password("bob")
 
@@ -254,7 +258,7 @@ def assert_alice_workspace_kept(engine):
 def test_restarted_keeps_data_and_container(engine):
     edit_alice_workspace(engine)
     before = container(engine, "alice").attrs
-    output = run("-e", "desktop_docker_user=alice", "-e", "desktop_docker_state=restarted")
+    output = run("-e", "user=alice", "-e", "state=restarted")
     assert recap(output)["changed"] >= 1
     after = container(engine, "alice").attrs
     assert after["Id"] == before["Id"]
@@ -267,24 +271,70 @@ def test_restarted_keeps_data_and_container(engine):
 def test_changed_settings_recreate_the_container_and_keep_data(engine):
     old_id = container(engine, "alice").id
     old_password = password("alice")
-    run("-e", "desktop_docker_user=alice", "-e", "desktop_docker_resolution=800x600")
+    run("-e", "user=alice", "-e", "resolution=800x600")
     recreated = container(engine, "alice")
     assert recreated.id != old_id
     assert "RESOLUTION=800x600" in recreated.attrs["Config"]["Env"]
     assert password("alice") == old_password
     assert_alice_workspace_kept(engine)
     # and back to the inventory's settings
-    run("-e", "desktop_docker_user=alice")
+    run("-e", "user=alice")
     assert "RESOLUTION=1920x1080" in container(engine, "alice").attrs["Config"]["Env"]
     assert_alice_workspace_kept(engine)
     assert http("http://127.0.0.1:%d/login" % port("alice", "vscode"), {"password": old_password})[0] == 200
+
+
+# --- stopped and started: the container, its volume and its password stay ------------------------
+
+
+def test_stop_keeps_the_container_the_volume_and_the_password(engine):
+    known = password("bob")
+    old_id = container(engine, "bob").id
+    output = run("-e", "user=bob", "-e", "state=stopped")
+    assert recap(output)["changed"] >= 1
+    bob = container(engine, "bob")
+    assert bob.id == old_id and not bob.attrs["State"]["Running"]
+    assert exists(engine.volumes, "molecule-dd-bob-data")
+    assert password("bob") == known
+    assert "stopped (volume and password kept; -e state=started runs it)" in " ".join(output.split())
+    assert container(engine, "alice").attrs["State"]["Running"]
+
+
+def test_a_run_for_every_desktop_keeps_a_stopped_desktop_stopped(engine):
+    # bob is `present` in the inventory: that keeps what he is; `started` would run him
+    assert recap(run())["changed"] == 0
+    assert not container(engine, "bob").attrs["State"]["Running"]
+
+
+def test_start_brings_it_back_with_the_same_password(engine):
+    known = password("bob")
+    run("-e", "user=bob", "-e", "state=started")
+    assert container(engine, "bob").attrs["State"]["Running"]
+    assert password("bob") == known
+    assert http("http://127.0.0.1:%d/login" % port("bob", "vscode"), {"password": known})[0] == 200
+
+
+def test_the_older_option_names_still_work_with_a_warning(engine):
+    before = container(engine, "bob").attrs["State"]["StartedAt"]
+    output = run("-e", "desktop_docker_user=bob", "-e", "desktop_docker_state=restarted")
+    text = " ".join(output.split())
+    assert "-e desktop_docker_user is deprecated: use -e user" in text
+    assert "-e desktop_docker_state is deprecated: use -e state" in text
+    assert container(engine, "bob").attrs["State"]["StartedAt"] != before
+
+
+def test_an_inventory_of_the_older_names_is_refused_with_what_to_rename(engine, declared_users):
+    output = run(extra={"desktop_docker_users": declared_users, "desktop_docker_cpus": 2}, expect_rc=2)
+    text = " ".join(output.split())
+    assert "desktop_docker_users was renamed: use desktop_users" in text
+    assert "desktop_docker_cpus was renamed: use desktop_docker_cpu_limit" in text
 
 
 # --- a third user: check mode, creation, a lost password file, absent, purge -----------------------
 
 
 def with_carol(users, **carol):
-    return {"desktop_docker_users": [*users, {"name": "carol", **carol}], "desktop_docker_user": "carol"}
+    return {"desktop_users": [*users, {"name": "carol", **carol}], "user": "carol"}
 
 
 def test_check_mode_for_a_new_desktop_reports_and_creates_nothing(engine, declared_users):
@@ -336,13 +386,17 @@ def test_absent_keeps_the_volume_and_the_password(engine, declared_users):
 def test_purge_refused_without_both_flags(engine, declared_users, flags):
     flags = {"state": "absent", **flags}
     output = run(extra=with_carol(declared_users, **flags), expect_rc=2)
-    assert "Nothing was changed" in output
+    assert "nothing was changed" in output
     assert container(engine, "carol").attrs["State"]["Running"]
     assert exists(engine.volumes, "molecule-dd-carol-data")
 
 
-def test_confirmation_alone_keeps_the_data(engine, declared_users):
-    run(extra=with_carol(declared_users, state="absent", confirm_purge="carol"))
+def test_confirmation_alone_is_refused_and_absent_keeps_the_data(engine, declared_users):
+    # the same rule as on the cluster: confirm_purge means nothing without purge_data
+    output = run(extra=with_carol(declared_users, state="absent", confirm_purge="carol"), expect_rc=2)
+    assert "confirm_purge is only meaningful together with purge_data: true" in output
+    assert container(engine, "carol").attrs["State"]["Running"]
+    run(extra=with_carol(declared_users, state="absent"))
     assert not exists(engine.containers, "molecule-dd-carol")
     assert exists(engine.volumes, "molecule-dd-carol-data")
 
@@ -361,7 +415,7 @@ def test_confirmed_purge_backs_up_then_deletes(engine, declared_users):
 
 
 def test_backup_archives_the_users_files(engine):
-    output = run("-e", "desktop_docker_action=backup", "-e", "desktop_docker_user=alice")
+    output = run("-e", "desktop_docker_action=backup", "-e", "user=alice")
     backups = sorted(BACKUPS.glob("alice-*.tar.gz"))
     assert len(backups) == 1
     assert backups[0].name in output
@@ -377,7 +431,7 @@ def test_backup_archives_the_users_files(engine):
 def test_restore_needs_the_users_confirmation(engine):
     (backup,) = BACKUPS.glob("alice-*.tar.gz")
     output = run(
-        "-e", "desktop_docker_action=restore", "-e", "desktop_docker_user=alice",
+        "-e", "desktop_docker_action=restore", "-e", "user=alice",
         "-e", "desktop_docker_restore_file=%s" % backup, expect_rc=2,
     )  # fmt: skip
     assert "Nothing was changed" in output
@@ -389,7 +443,7 @@ def test_restore_replaces_the_data_and_restarts_the_desktop(engine):
     script = "rm /my_ros_data/notes.txt && echo stray > /my_ros_data/stray.txt"
     assert container(engine, "alice").exec_run(["sh", "-c", script]).exit_code == 0
     run(
-        "-e", "desktop_docker_action=restore", "-e", "desktop_docker_user=alice",
+        "-e", "desktop_docker_action=restore", "-e", "user=alice",
         "-e", "desktop_docker_restore_file=%s" % backup, "-e", "desktop_docker_confirm_restore=alice",
     )  # fmt: skip
     assert container(engine, "alice").attrs["State"]["Running"]
@@ -403,8 +457,8 @@ def test_restore_replaces_the_data_and_restarts_the_desktop(engine):
 # --- GPU ------------------------------------------------------------------------------------------
 
 
-def test_gpu_true_fails_before_any_change_without_the_nvidia_runtime(engine, declared_users):
-    extra = {"desktop_docker_users": [*declared_users, {"name": "dave", "gpu": True}], "desktop_docker_user": "dave"}
+def test_a_gpu_fails_before_any_change_without_the_nvidia_runtime(engine, declared_users):
+    extra = {"desktop_users": [*declared_users, {"name": "dave", "gpu": 1}], "user": "dave"}
     output = run(extra=extra, expect_rc=2)
     assert "dave asked for a GPU" in output
     assert "nvidia-ctk runtime configure" in output
@@ -421,11 +475,7 @@ def test_gpu_desktop_gets_the_cuda_image_and_the_device_request(engine, declared
     the container as the role asks and refuses to start it, since no NVIDIA driver is there.
     """
     users = [*declared_users, {"name": "erin", "gpu": 1}]
-    extra = {
-        "desktop_docker_users": users,
-        "desktop_docker_user": "erin",
-        "desktop_docker_nvidia_runtime": "runc-nosysres",
-    }
+    extra = {"desktop_users": users, "user": "erin", "desktop_docker_nvidia_runtime": "runc-nosysres"}
     output = run(extra=extra, expect_rc=2)
     assert 'could not select device driver "nvidia"' in output
     attrs = container(engine, "erin").attrs
@@ -435,7 +485,7 @@ def test_gpu_desktop_gets_the_cuda_image_and_the_device_request(engine, declared
     assert request["Driver"] == "nvidia"
     assert request["Count"] == 1
     assert request["Capabilities"] == [["gpu", "compute", "utility", "graphics", "video", "display"]]
-    extra.update(desktop_docker_state="absent", desktop_docker_purge_data=True, desktop_docker_confirm_purge="erin")
+    extra.update(state="absent", purge_data=True, confirm_purge="erin")
     run(extra=extra)
     assert not exists(engine.containers, "molecule-dd-erin")
 
@@ -446,19 +496,21 @@ def test_gpu_desktop_gets_the_cuda_image_and_the_device_request(engine, declared
 @pytest.mark.parametrize(
     ("users", "message"),
     [
-        ([{"name": "alice"}, {"name": "Bob_1"}], "invalid: Bob_1"),
-        ([{"name": "alice"}, {"name": "bob", "slot": 0}], "no two desktops may share a host port"),
-        ([{"name": "alice"}, {"name": "alice"}], "User names must be unique"),
+        ([{"name": "alice"}, {"name": "Bob_1"}], "name 'Bob_1' is not a DNS label"),
+        ([{"name": "alice"}, {"name": "bob", "slot": 0}], "host port 26080 is published by alice and bob"),
+        ([{"name": "alice"}, {"name": "alice"}], "declared twice (entries #1 and #2)"),
+        ([{"name": "alice"}, {"name": "bob-backup"}], "'bob-backup' ends with '-backup'"),
+        ([{"name": "alice"}, {"name": "bob", "gpu": "auto"}], "gpu 'auto' must be a whole number of GPUs"),
     ],
-    ids=["bad-name", "same-slot", "same-name"],
+    ids=["bad-name", "same-slot", "same-name", "reserved-name", "gpu-auto"],
 )
 def test_bad_input_fails_before_any_change(engine, users, message):
     before = {c.name: c.id for c in engine.containers.list(filters={"name": "molecule-dd-"})}
-    output = run(extra={"desktop_docker_users": users}, expect_rc=2)
+    output = run(extra={"desktop_users": users}, expect_rc=2)
     assert message in output
     assert {c.name: c.id for c in engine.containers.list(filters={"name": "molecule-dd-"})} == before
 
 
 def test_not_a_declared_user(engine):
-    output = run("-e", "desktop_docker_user=mallory", expect_rc=2)
-    assert "is not in desktop_docker_users" in output
+    output = run("-e", "user=mallory", expect_rc=2)
+    assert "user 'mallory' is not in desktop_users (alice, bob); add it there first" in output

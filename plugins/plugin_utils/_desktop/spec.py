@@ -18,7 +18,6 @@ import re
 
 from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._desktop import contract as contract
 from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._desktop import docker as docker
-from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._desktop import idle as idle
 from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._k8s import quantity as quantity
 
 KUBERNETES = "kubernetes"
@@ -66,7 +65,6 @@ KEYS = (
     Key("confirm_purge", "str", BOTH, True, "Must name the user for purge_data to act."),
     Key("slot", "int", (DOCKER,), True, "Added to each host port base; default: the entry's position."),
     Key("labels", "dict", (DOCKER,), False, "Extra container labels."),
-    Key("idle_timeout", "raw", BOTH, False, "The idle culler's timeout for this desktop: seconds, 90m, 2h or never."),
 )
 KEY_NAMES = tuple(k.name for k in KEYS)
 _KEY = {k.name: k for k in KEYS}
@@ -370,10 +368,6 @@ def normalize(entry, settings, target, index=0):
     if not isinstance(ssh_keys, list) or not all(isinstance(k, str) and _SSH_KEY_RE.fullmatch(k) for k in ssh_keys):
         problems.append("ssh_authorized_keys must be a list of public keys, one line each (ssh-ed25519 AAAA... you@pc)")
     problems.extend(_purge_problems(entry, name, state))
-    if "idle_timeout" in entry:
-        _seconds, idle_problem = idle.parse_timeout(entry["idle_timeout"])
-        if idle_problem:
-            problems.append(idle_problem)
     for key in ("tailscale_auth_key", "password"):
         if key in entry and not isinstance(entry[key], str):
             problems.append("%s must be a string" % key)
@@ -635,19 +629,14 @@ def _suggest_label(name):
     return text[:MAX_NAME_LENGTH].rstrip("-") or "alice"
 
 
-def argument_spec_options():
-    """The ``options`` of desktop_users in both roles' meta/argument_specs.yml, made from KEYS.
+def keys_description():
+    """The line of both roles' meta/argument_specs.yml that lists a desktop entry's keys (a unit test compares).
 
-    Every key is ``raw`` there and nothing is required: ``check`` reads the values, so that every problem is
-    reported at once in the same words by both roles. The retired and deprecated keys are listed so that
-    their entries reach ``check`` and get its message saying what to write instead.
+    The keys are listed there as text, not as suboptions: Ansible's own argument check would refuse an unknown
+    key first, with the whole argument spec printed and one problem at a time, where ``check`` reports every
+    problem at once in one short message, the same for both roles.
     """
-    options = {}
+    names = []
     for key in KEYS:
-        targets = "Both targets." if key.targets == BOTH else "%s only." % key.targets[0].capitalize()
-        options[key.name] = {"type": "raw", "description": "%s %s" % (key.description, targets)}
-    for old, new in DEPRECATED_KEYS.items():
-        options[old] = {"type": "raw", "description": "Deprecated: the older name of %s." % new}
-    for old, text in RETIRED_KEYS.items():
-        options[old] = {"type": "raw", "description": "Retired and refused: %s." % text}
-    return options
+        names.append(key.name if key.targets == BOTH else "%s (%s only)" % (key.name, key.targets[0]))
+    return "Keys (the collection's desktop spec, docs/desktops.md, Desktop entries): %s." % ", ".join(names)
