@@ -18,6 +18,7 @@ import re
 
 from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._desktop import contract as contract
 from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._desktop import docker as docker
+from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._desktop import idle as idle
 from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._k8s import quantity as quantity
 
 KUBERNETES = "kubernetes"
@@ -65,6 +66,7 @@ KEYS = (
     Key("confirm_purge", "str", BOTH, True, "Must name the user for purge_data to act."),
     Key("slot", "int", (DOCKER,), True, "Added to each host port base; default: the entry's position."),
     Key("labels", "dict", (DOCKER,), False, "Extra container labels."),
+    Key("idle_timeout", "raw", BOTH, False, "The idle culler's timeout for this desktop: seconds, 90m, 2h or never."),
 )
 KEY_NAMES = tuple(k.name for k in KEYS)
 _KEY = {k.name: k for k in KEYS}
@@ -368,6 +370,10 @@ def normalize(entry, settings, target, index=0):
     if not isinstance(ssh_keys, list) or not all(isinstance(k, str) and _SSH_KEY_RE.fullmatch(k) for k in ssh_keys):
         problems.append("ssh_authorized_keys must be a list of public keys, one line each (ssh-ed25519 AAAA... you@pc)")
     problems.extend(_purge_problems(entry, name, state))
+    if "idle_timeout" in entry:
+        _seconds, idle_problem = idle.parse_timeout(entry["idle_timeout"])
+        if idle_problem:
+            problems.append(idle_problem)
     for key in ("tailscale_auth_key", "password"):
         if key in entry and not isinstance(entry[key], str):
             problems.append("%s must be a string" % key)
