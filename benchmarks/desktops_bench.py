@@ -122,7 +122,6 @@ def control_plane(directory):
     extra = [
         "--kube-apiserver-arg=audit-policy-file=%s" % policy,
         "--kube-apiserver-arg=audit-log-path=%s" % audit,
-        "--disable=local-storage",
     ]
     return ControlPlane(directory / "kube", extra), audit
 

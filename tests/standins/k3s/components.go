@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/component-base/cli"
+	logsapi "k8s.io/component-base/logs/api/v1"
 	"k8s.io/component-base/version"
 	kubectl "k8s.io/kubectl/pkg/cmd"
 	apiserver "k8s.io/kubernetes/cmd/kube-apiserver/app"
@@ -45,6 +46,12 @@ func componentNames() []string {
 func runCommand(c *cobra.Command, args []string) int {
 	c.SetArgs(args)
 	return cli.Run(c)
+}
+
+func init() {
+	// the components of one process share klog: each applies the same logging configuration at start,
+	// which is allowed as long as it does not change
+	logsapi.ReapplyHandling = logsapi.ReapplyHandlingIgnoreUnchanged
 }
 
 // executeCommand runs a component in this process (a goroutine of `k3s server` / `k3s agent`, as k3s does);
