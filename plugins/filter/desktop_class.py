@@ -8,12 +8,13 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._desktop import idle, roster, status
 
 
-def desktop_culler_config(users, rules, target, target_settings, dry_run=False):
+def desktop_culler_config(users, rules, target, target_settings, dry_run=False, timeouts=None):
     """The culler's configuration (what desktop_culler.py reads) and the problems of the settings.
 
     ``users``: desktop_users (only ``name`` and ``idle_timeout`` are read; the desktop roles check the rest).
     ``rules``: {idle_timeout, cpu_percent, gpu_percent, report_max_age}. ``target``: kubernetes or docker;
-    ``target_settings``: that target's section. Returns {problems, message, config}.
+    ``target_settings``: that target's section. ``timeouts``: {user: idle_timeout} for desktops that desktop_users
+    does not declare (a roster's), and over it. Returns {problems, message, config}.
     """
     if target not in ("kubernetes", "docker") or not isinstance(target_settings, dict):
         raise AnsibleFilterError("desktop_culler_config needs a target (kubernetes or docker) and its settings")
@@ -32,6 +33,15 @@ def desktop_culler_config(users, rules, target, target_settings, dry_run=False):
             problems.append("desktop user %r: %s" % (entry["name"], problem))
         else:
             overrides[entry["name"]] = {"idle_timeout": entry["idle_timeout"]}
+    if not isinstance(timeouts or {}, dict):
+        problems.append("desktop_culler_timeouts must map users to timeouts ({alice: never})")
+        timeouts = {}
+    for name, value in sorted((timeouts or {}).items()):
+        _seconds, problem = idle.parse_timeout(value)
+        if problem:
+            problems.append("desktop_culler_timeouts[%s]: %s" % (name, problem))
+        else:
+            overrides[str(name)] = {"idle_timeout": value}
     config = {
         "version": 1,
         "target": target,
