@@ -83,7 +83,7 @@ def drawn(page):
     data_url = page.evaluate("document.querySelector('#noVNC_container canvas').toDataURL('image/png')")
     image = Image.open(io.BytesIO(base64.b64decode(data_url.split(",", 1)[1]))).convert("RGB")
     colours = image.getcolors(1 << 24)
-    return len(colours) >= 32 and max(c for c, _ in colours) < 0.97 * image.width * image.height
+    return len(colours) >= 32 and max(count for count, _colour in colours) < 0.97 * image.width * image.height
 
 
 def until_usable(browser, password, start, timeout=180):

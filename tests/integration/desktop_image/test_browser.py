@@ -48,7 +48,7 @@ def test_novnc_refuses_a_wrong_password(page, desktop):
 
 def test_vscode_opens_after_its_login(page, desktop):
     page.goto(desktop.url("vscode", "/?folder=/my_ros_data/catkin_ws"))
-    page.wait_for_selector("input[type=password]", timeout=90000)
+    page.wait_for_selector("input[type=password]", timeout=300000)
     page.fill("input[type=password]", "not-" + desktop.password)
     page.keyboard.press("Enter")
     page.wait_for_selector(".error", timeout=60000)

@@ -107,7 +107,7 @@ def test_pid_1_is_tini_and_reaps_orphans(desktop):
 def test_health_check_is_healthy(desktop, engine):
     wait_for(
         lambda: engine.api.inspect_container(CONTAINER)["State"]["Health"]["Status"] == "healthy",
-        timeout=120,
+        timeout=420,
         what="Docker's health check",
     )
     rc, out, _err = desktop.exec("desktop-healthcheck novnc vscode vnc ssh")
@@ -197,11 +197,12 @@ def test_cuda_variant_starts_without_a_gpu(engine, built_image, variant):
     )
     try:
         wait_for(lambda: b"desktop ready" in container.logs(), timeout=120, what="the -cuda desktop to start")
-        result = container.exec_run(["desktop-healthcheck"])
-        deadline = time.monotonic() + 60
+        check = ["desktop-healthcheck", "novnc", "vnc", "ssh"]
+        result = container.exec_run(check)
+        deadline = time.monotonic() + 240
         while result.exit_code != 0 and time.monotonic() < deadline:
             time.sleep(1)
-            result = container.exec_run(["desktop-healthcheck"])
+            result = container.exec_run(check)
         assert result.exit_code == 0, result.output.decode() + container.logs().decode()[-3000:]
         env = container.exec_run(["sh", "-c", "echo $NVIDIA_DRIVER_CAPABILITIES"]).output.decode().strip()
         assert env == "all"

@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # Build code-server from the npm registry for the image's Node.js, without GitHub (run in the builder image).
 #
 #   build-code-server.sh VERSION OUT.tar.gz

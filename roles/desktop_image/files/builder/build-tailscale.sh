@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # Build tailscaled (with the tailscale CLI in the same binary) from the Go module tailscale.com, at the version
 # pinned in go.mod beside this script (run in the builder image).
 #

@@ -9,3 +9,9 @@ if [ -r "$HOME/catkin_ws/devel/setup.sh" ]; then
   # shellcheck source=/dev/null
   _CATKIN_SETUP_DIR="$HOME/catkin_ws/devel" . "$HOME/catkin_ws/devel/setup.sh"
 fi
+# ROS 1 over the tailnet: nodes on the robots call this desktop back, so it advertises its tailnet address (written
+# by desktop-tailscale-up) unless ROS_IP or ROS_HOSTNAME is set already
+if [ -z "${ROS_IP:-}" ] && [ -z "${ROS_HOSTNAME:-}" ] && [ -s /run/desktop/tailnet-ip ]; then
+  ROS_IP=$(cat /run/desktop/tailnet-ip)
+  export ROS_IP
+fi

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Print what arrives on a topic (default /chatter, as the lab robots' talker publishes)."""
 
 import sys

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Publish a counter on /desktop_chatter once a second."""
 
 import rospy
