@@ -36,8 +36,11 @@ _built = None
 
 
 def k3s_binary():
-    """The k3s stand-in binary, built (or found up to date) once per process; concurrent builds wait."""
+    """The k3s stand-in binary, built (or found up to date) once per process; concurrent builds wait.
+    ROVERLAB_K3S_BINARY names a binary built beforehand instead."""
     global _built
+    if _built is None and os.environ.get("ROVERLAB_K3S_BINARY"):
+        _built = Path(os.environ["ROVERLAB_K3S_BINARY"])
     if _built is None:
         BIN_DIR.mkdir(parents=True, exist_ok=True)
         with open(BIN_DIR / ".build.lock", "w") as lock:
@@ -107,12 +110,13 @@ class ControlPlane:
 
     def _wait_ready(self, timeout=180):
         deadline = time.monotonic() + timeout
-        api = Api(self)
+        api = None
         while True:
             if self.process.poll() is not None:
                 raise RuntimeError("k3s server exited (%s):\n%s" % (self.process.returncode, self.tail()))
             if self.kubeconfig.exists():
                 try:
+                    api = api or Api(self)
                     # the StorageClass comes last in the server's start-up: after it, the cluster is set up
                     if api.get("/apis/storage.k8s.io/v1/storageclasses/local-path"):
                         return

@@ -23,8 +23,6 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
-	kubeproxy "k8s.io/kubernetes/cmd/kube-proxy/app"
-	kubelet "k8s.io/kubernetes/cmd/kubelet/app"
 )
 
 type agentConfig struct {
@@ -215,7 +213,7 @@ func (a *agentConfig) start(ctx context.Context, errs chan error) error {
 	}
 	kubeletArgs = append(kubeletArgs, componentArgs(s.list("kubelet-arg"))...)
 	go func() {
-		errs <- componentError("kubelet", executeCommand(ctx, kubelet.NewKubeletCommand(ctx), kubeletArgs))
+		errs <- componentError("kubelet", runChild(ctx, "kubelet", kubeletArgs))
 	}()
 	nodeConfig, err := waitForKubeletCredentials(ctx, kubeletKubeconfig, errs)
 	if err != nil {
@@ -234,7 +232,7 @@ func (a *agentConfig) start(ctx context.Context, errs chan error) error {
 		}
 		proxyArgs := append([]string{"--config=" + proxyConfig}, componentArgs(s.list("kube-proxy-arg"))...)
 		go func() {
-			errs <- componentError("kube-proxy", executeCommand(ctx, kubeproxy.NewProxyCommand(), proxyArgs))
+			errs <- componentError("kube-proxy", runChild(ctx, "kube-proxy", proxyArgs))
 		}()
 	}
 	node, err := waitForNode(ctx, nodeClient, name, errs)

@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"os"
+	"os/exec"
 	"runtime"
 	"sort"
+	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/component-base/cli"
@@ -54,16 +57,38 @@ func init() {
 	logsapi.ReapplyHandling = logsapi.ReapplyHandlingIgnoreUnchanged
 }
 
-// executeCommand runs a component in this process (a goroutine of `k3s server` / `k3s agent`, as k3s does);
-// it returns the command's error instead of exiting.
-func executeCommand(ctx context.Context, c *cobra.Command, args []string) error {
-	c.SetArgs(args)
-	c.SilenceUsage = true
-	return c.ExecuteContext(ctx)
+// runChild runs a component as a child process of this binary (`k3s kube-apiserver ...` and so on), with its
+// own upstream command line; it returns when the child exits. Each component gets a process of its own
+// because the upstream commands each install the process-wide signal handler, which may only happen once.
+func runChild(ctx context.Context, name string, args []string) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(self, append([]string{name}, args...)...)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	// like k3s's components: they go when k3s goes
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(20 * time.Second):
+			_ = cmd.Process.Kill()
+			return <-done
+		}
+	}
 }
 
 func kubernetesVersion() string { return version.Get().GitVersion }
 
 func goVersion() string { return runtime.Version() }
-
-var _ = os.Args

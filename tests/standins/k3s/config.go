@@ -167,7 +167,9 @@ func parseArgs(s *settings, args []string) error {
 				return configErrorf("flag needs an argument: -%s", flag)
 			}
 		}
-		if listFlags[flag] {
+		if listFlags[flag] && strings.HasSuffix(flag, "-arg") {
+			s.lists[flag] = append(s.lists[flag], value) // "name=a,b": one argument with commas in its value
+		} else if listFlags[flag] {
 			s.lists[flag] = append(s.lists[flag], splitList(value)...)
 		} else {
 			s.values[flag] = value

@@ -21,9 +21,6 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
-	apiserver "k8s.io/kubernetes/cmd/kube-apiserver/app"
-	controllermanager "k8s.io/kubernetes/cmd/kube-controller-manager/app"
-	scheduler "k8s.io/kubernetes/cmd/kube-scheduler/app"
 )
 
 const (
@@ -156,7 +153,7 @@ func firstOr(values []string, fallback string) string {
 	return fallback
 }
 
-func startServer(ctx context.Context, s *settings, errs chan<- error) error {
+func startServer(ctx context.Context, s *settings, errs chan error) error {
 	paths := newServerPaths(s.get("data-dir", defaultDataDir))
 	for _, dir := range []string{paths.tls, paths.cred, paths.manifests} {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -275,11 +272,15 @@ func startServer(ctx context.Context, s *settings, errs chan<- error) error {
 		"--api-audiences=https://kubernetes.default.svc.cluster.local,k3s",
 		"--token-auth-file=" + filepath.Join(paths.cred, "join-tokens.csv"),
 		"--profiling=false",
-		"--endpoint-reconciler-type=lease",
+	}
+	if ip := net.ParseIP(advertise); ip != nil && ip.IsLoopback() {
+		// the kubernetes Service may not point at a loopback address: a loopback-only server (the tests'
+		// API tier) publishes none
+		apiArgs = append(apiArgs, "--endpoint-reconciler-type=none")
 	}
 	apiArgs = append(apiArgs, componentArgs(s.list("kube-apiserver-arg"))...)
 	go func() {
-		errs <- componentError("kube-apiserver", executeCommand(ctx, apiserver.NewAPIServerCommand(), apiArgs))
+		errs <- componentError("kube-apiserver", runChild(ctx, "kube-apiserver", apiArgs))
 	}()
 	admin, err := restConfig(kubeconfigs["client-admin"])
 	if err != nil {
@@ -326,7 +327,7 @@ func startServer(ctx context.Context, s *settings, errs chan<- error) error {
 		cmArgs = append(cmArgs, componentArgs(s.list("kube-controller-manager-arg"))...)
 		go func() {
 			errs <- componentError("kube-controller-manager",
-				executeCommand(ctx, controllermanager.NewControllerManagerCommand(), cmArgs))
+				runChild(ctx, "kube-controller-manager", cmArgs))
 		}()
 	}
 	if !s.enabled("disable-scheduler") {
@@ -341,7 +342,7 @@ func startServer(ctx context.Context, s *settings, errs chan<- error) error {
 		}
 		schedArgs = append(schedArgs, componentArgs(s.list("kube-scheduler-arg"))...)
 		go func() {
-			errs <- componentError("kube-scheduler", executeCommand(ctx, scheduler.NewSchedulerCommand(), schedArgs))
+			errs <- componentError("kube-scheduler", runChild(ctx, "kube-scheduler", schedArgs))
 		}()
 	}
 	go runDeployController(ctx, addons, paths.manifests)
