@@ -15,7 +15,7 @@ from . import netns, procs, roscore, sshd
 HERE = os.path.dirname(os.path.abspath(__file__))
 # The demo ROS package the robots can launch (talker, a node that ignores SIGINT, ...)
 DEMO_WORKSPACE = os.path.join(HERE, "ros_ws", "src")
-# What the stand-in robots allow: the demo launches (bench.launch: the benchmark's), not roverlab_demo/not_allowed.launch
+# What the stand-in robots allow: the demo launches (bench.launch is the benchmark's), not not_allowed.launch
 DEMO_ALLOWLIST = [
     {"package": "roverlab_demo", "launch_file": "talker.launch"},
     {"package": "roverlab_demo", "launch_file": "stubborn.launch"},
