@@ -318,7 +318,7 @@ clientConnection:
   kubeconfig: %s
 healthzBindAddress: 127.0.0.1:10256
 metricsBindAddress: 127.0.0.1:10249
-# runs inside the k3s process: the machines lack CAP_SYS_RESOURCE to lower its OOM score
+# the machines lack CAP_SYS_RESOURCE: kube-proxy may not lower its own OOM score
 oomScoreAdj: 0
 conntrack:
   # the node is a container: leave the host-wide conntrack table size and timeouts alone

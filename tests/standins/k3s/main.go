@@ -2,8 +2,8 @@
 //
 // Like k3s it is one multi-call binary: `k3s server` and `k3s agent` read /etc/rancher/k3s/config.yaml and
 // run the real Kubernetes components linked into this binary (kube-apiserver, kube-controller-manager,
-// kube-scheduler, kubelet, kube-proxy, kubectl, embedded etcd) in-process, and containerd as a child
-// process, extracted from the binary into the data directory. What is a stand-in and what is real is listed
+// kube-scheduler, kubelet, kube-proxy; embedded etcd in the launcher's own process) as child processes of
+// the same binary, and containerd, extracted from the binary into the data directory. What is a stand-in and what is real is listed
 // in docs/testing.md.
 package main
 
