@@ -115,8 +115,11 @@ def test_free_gpus_are_checked_before_anything_changes(lab, kube):
 
 def test_move_between_environments_keeps_the_volume(lab, kube):
     lab.kube = kube
+    kube.add_node("rover1")  # the claim is bound once its pod is scheduled (WaitForFirstConsumer)
     lab.users = [{"name": "bob", "environment": "dev"}]
     assert lab.run("desktops").rc == 0
+    claim_path = "/api/v1/namespaces/%s/persistentvolumeclaims/bob-clouddesktop-storage" % DEV
+    kube.wait_for(lambda: kube.get(claim_path)["spec"].get("volumeName"), "the local-path volume of bob's claim")
     password = kube.secret_value(DEV, "bob-clouddesktop", "password")
     old_claim = kube.get("/api/v1/namespaces/%s/persistentvolumeclaims/bob-clouddesktop-storage" % DEV)
     volume_name = old_claim["spec"]["volumeName"]  # provisioned by the k3s stand-in's local-path provisioner

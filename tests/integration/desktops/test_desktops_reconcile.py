@@ -147,6 +147,7 @@ def test_desktop_list_shows_every_desktop(lab, kube):
     kube.add_node("rover1", gpus=1)
     lab.users = [{"name": "alice"}, {"name": "bob", "environment": "dev", "gpu": 1}, {"name": "zoe", "state": "absent"}]
     assert lab.run("desktops").rc == 0
+    kube.start_pods()  # what rover1's kubelet would report once the containers run (no kubelets here)
     lab.users.append({"name": "dora"})
     listing = lab.run("desktop_list")
     assert listing.rc == 0 and listing.changed == 0, listing
