@@ -120,13 +120,14 @@ def round_ansible(browser, secrets):
         desktop_docker_network=PREFIX,
         desktop_docker_web_bind_address="127.0.0.1",
         desktop_docker_direct_bind_address="127.0.0.1",
-        desktop_docker_host_port_base={"novnc": PORT, "vscode": PORT + 100, "vnc": PORT + 200, "ssh": PORT + 300},
-        desktop_docker_cpus=1.5,
-        desktop_docker_memory="3g",
-        desktop_docker_memory_reservation="1g",
-        desktop_docker_shm_size="256m",
+        desktop_docker_host_port_base={"novnc": PORT, "code": PORT + 100, "vnc": PORT + 200, "ssh": PORT + 300},
+        desktop_docker_cpu="1",
+        desktop_docker_cpu_limit="1.5",
+        desktop_docker_memory="1Gi",
+        desktop_docker_memory_limit="3Gi",
+        desktop_docker_shm_size="256Mi",
         desktop_docker_secrets_dir=str(secrets),
-        desktop_docker_users=[{"name": "u", "resolution": "1280x800"}],
+        desktop_users=[{"name": "u", "resolution": "1280x800"}],
     )
     start = time.monotonic()
     playbook_seconds = ansible("desktop_docker.yml", extra)
