@@ -27,7 +27,9 @@ def faketime_library():
 def write_config(path, address, host_key, pid_file, authorized_keys, clock_offset=None):
     lines = [
         "# sshd of a stand-in robot (scripts/lablib); started with -f and this absolute path",
-        "ListenAddress %s" % address,
+        # every address of the robot's own namespace (its own network only), so that its tailnet address works too
+        "# the robot's address: %s; its tailnet address comes later (scripts/lablib/tailnet.py)" % address,
+        "ListenAddress 0.0.0.0",
         "Port 22",
         "HostKey %s" % host_key,
         "PidFile %s" % pid_file,

@@ -33,9 +33,15 @@ RESOLUTION = "RESOLUTION"
 SSH_AUTHORIZED_KEYS = "SSH_AUTHORIZED_KEYS"  # one public key per line, for sshd on port 2222
 THREADS = ("MAKEFLAGS", "OMP_NUM_THREADS")  # builds use what the CPU limit allows
 GPU_ENV = {"NVIDIA_DRIVER_CAPABILITIES": "all"}  # desktops draw with OpenGL/Vulkan, not only CUDA
+# The tailnet (docs/desktops.md, Tailscale keys): the desktop's node name, and a coordination server other than
+# Tailscale's with the CA of its certificate (PEM) when that is not a public one.
+TAILNET_HOSTNAME = "TAILSCALE_HOSTNAME"
+TAILNET_LOGIN_SERVER = "TS_LOGIN_SERVER"
+TAILNET_LOGIN_SERVER_CA = "TS_LOGIN_SERVER_CA"
 RESERVED_ENV = frozenset(
     [name for name, _key, _optional in SECRET_ENV]
     + [RESOLUTION, SSH_AUTHORIZED_KEYS, *THREADS, *GPU_ENV, "HOME", "USER"]
+    + [TAILNET_HOSTNAME, TAILNET_LOGIN_SERVER, TAILNET_LOGIN_SERVER_CA]
 )
 
 
@@ -70,4 +76,23 @@ def container_environment(desktop, secrets):
         value = (secrets or {}).get(item["key"]) or ""
         if value or not item["optional"]:
             env[item["name"]] = value
+    return env
+
+
+def tailnet_hostname(desktop, target):
+    """The desktop's name on the tailnet: its Deployment's name on Kubernetes (pod names change with every
+    restart), its container's name (also its host name) on Docker."""
+    if target == "docker":
+        return desktop["container"]
+    return "%s-clouddesktop" % desktop["name"]
+
+
+def tailnet_environment(desktop, target, login_server="", login_server_ca=""):
+    """The tailnet part of a desktop's plain environment: its node name (Kubernetes; a Docker desktop's host name is
+    that name already), and the coordination server when one is given."""
+    env = {} if target == "docker" else {TAILNET_HOSTNAME: tailnet_hostname(desktop, target)}
+    if login_server:
+        env[TAILNET_LOGIN_SERVER] = login_server
+    if login_server_ca:
+        env[TAILNET_LOGIN_SERVER_CA] = login_server_ca.strip() + "\n"
     return env
