@@ -9,9 +9,11 @@ SSH connection. The launch is roverlab_demo/bench.launch, one C++ node (Debian's
 robots share this machine's CPUs, and thirty Python nodes starting at once would measure the CPUs, not the tools.
 
 - ros_launch: `ansible-playbook playbooks/ros_launch.yml --forks N` for N robots, with wait_for [/bench_node] and
-  the playbook's defaults (the clock check included). Measured two ways: the launch task alone (ansible.posix.json
-  callback: from the task's start to the last robot's result, which comes after its node is up), and the whole
-  ansible-playbook process (Python start-up, inventory, the playbook's other tasks included).
+  the playbook's defaults, but for the timeout (the baseline's 120 s) and max_clock_skew (2 s instead of 0.5 s:
+  the check runs and costs the same, but on this shared two-core machine, under the load of other work, thirty
+  round trips at once were at times too slow to prove 0.5 s). Measured two ways: the launch task alone
+  (ansible.posix.json callback: from the task's start to the last robot's result, which comes after its node is
+  up), and the whole ansible-playbook process (Python start-up, inventory, the playbook's other tasks included).
 - baseline: per robot, in parallel threads, `ssh robot '. env.sh; setsid roslaunch ... >log 2>&1 </dev/null &'`,
   then polling the robot's master every 0.1 s (as the module does) until the node is registered and answers.
 - ping task: an ansible.builtin.ping task on the same robots with the same forks: Ansible's own fixed cost for any
@@ -99,6 +101,9 @@ class Bench:
             "ros_launch_wait_for": [NODE],
             # the same patience as the baseline's: thirty launches at once on two cores take a while
             "ros_launch_timeout": BASELINE_PATIENCE,
+            # the clock check runs as always (one `date`, usually), with a bound that a controller at a load
+            # average of 50 can still prove: the robots share its clock, and the check's cost is what counts here
+            "ros_launch_max_clock_skew": 2.0,
         }
         output, wall = self._playbook(PLAYBOOK, robots, control_dir, extra)
         task = next(t for p in output["plays"] for t in p["tasks"] if t["task"]["name"] == "Apply the launch state")
