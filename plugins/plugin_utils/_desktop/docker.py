@@ -11,8 +11,8 @@ the roles' tasks then pass these fields to community.docker's modules as they ar
 
 import re
 
-from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._desktop import contract as contract
-from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._k8s import quantity as quantity
+from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._desktop import contract
+from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._k8s import quantity
 
 LABEL_PREFIX = "roverlab.clouddesktop"
 MANAGED_BY = {LABEL_PREFIX + ".managed-by": "desktop_docker"}

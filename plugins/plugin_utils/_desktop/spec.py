@@ -16,10 +16,8 @@ give the user another URL, volume and DNS record than the admin expects.
 import collections
 import re
 
-from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._desktop import contract as contract
-from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._desktop import docker as docker
-from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._desktop import idle as idle
-from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._k8s import quantity as quantity
+from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._desktop import contract, docker, idle
+from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._k8s import quantity
 
 KUBERNETES = "kubernetes"
 DOCKER = "docker"

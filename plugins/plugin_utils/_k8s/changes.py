@@ -21,7 +21,7 @@ Anything else goes to the apply; an object that was applied needlessly costs one
 import hashlib
 import json
 
-from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._k8s import quantity as quantity
+from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._k8s import quantity
 
 APPLIED_HASH = "clouddesktop.roverlab.io/applied-hash"
 # On pod templates: changes exactly when the pods are replaced, so a plan can say which workloads restart.

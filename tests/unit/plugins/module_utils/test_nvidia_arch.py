@@ -2,7 +2,7 @@
 
 import pytest
 
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils._nvidia import arch as arch
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils._nvidia import arch
 
 
 @pytest.mark.parametrize(

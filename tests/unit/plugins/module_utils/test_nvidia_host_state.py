@@ -6,8 +6,7 @@ from pathlib import Path
 import pytest
 
 from ansible_collections.roverlab.clouddesktop.plugins.module_utils._nvidia import kernel_module as kmod
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils._nvidia import pci as pci
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils._nvidia import secure_boot as secure_boot
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils._nvidia import pci, secure_boot
 
 _spec = importlib.util.spec_from_file_location(
     "fakehost", Path(__file__).resolve().parents[2] / "fixtures" / "gpu-host" / "fakehost.py"

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils._nvidia import smi as smi
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils._nvidia import smi
 
 REAL_H100_CSV = Path(__file__).resolve().parents[2] / "fixtures" / "gpu-host" / "h100" / "query-gpu.csv"
 

@@ -1,6 +1,6 @@
 """DNS records for desktops: only what differs is changed, removed desktops lose their records."""
 
-from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._desktop import dns as dns
+from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._desktop import dns
 
 ALICE = {
     "name": "alice",

@@ -3,7 +3,7 @@ nothing is rewritten, and one-user runs are checked against the whole inventory.
 
 import pytest
 
-from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._desktop import spec as spec
+from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._desktop import spec
 
 COMMON = {
     "image": "cosi119/tb3-ros",

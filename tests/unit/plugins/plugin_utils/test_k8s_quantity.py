@@ -4,7 +4,7 @@ from fractions import Fraction
 
 import pytest
 
-from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._k8s import quantity as quantity
+from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._k8s import quantity
 
 
 @pytest.mark.parametrize(
