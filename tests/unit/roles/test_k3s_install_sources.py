@@ -16,10 +16,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[3]
-sys.path.insert(0, str(REPO / "tests" / "standins" / "k3s"))
-
-import build as standin_build  # noqa: E402  (after the path setup above)
-
 VERSION = "v1.31.5+k3s1"
 PLAYBOOK = """\
 - hosts: k3s_servers
@@ -60,6 +56,23 @@ def run_role(tmp_path, **variables):
     return done.returncode, done.stdout + done.stderr
 
 
+def release_dir(tmp_path):
+    """An airgap directory laid out like a k3s release page (binary, images tarball, sha256sum-amd64.txt).
+
+    The role's source checks run before the binary is ever executed, so the files hold placeholder bytes
+    instead of the k3s stand-in (a unit test does not compile Kubernetes); only their checksums matter."""
+    target = tmp_path / "airgap" / VERSION
+    target.mkdir(parents=True)
+    (target / "k3s").write_bytes(b"placeholder for the k3s binary\n")
+    (target / "k3s-airgap-images-amd64.tar").write_bytes(b"placeholder for the images tarball\n")
+    sums = "".join(
+        "%s  %s\n" % (hashlib.sha256((target / name).read_bytes()).hexdigest(), name)
+        for name in ("k3s", "k3s-airgap-images-amd64.tar")
+    )
+    (target / "sha256sum-amd64.txt").write_text(sums)
+    return target
+
+
 @pytest.fixture
 def closed_port():
     """A loopback port nothing listens on: a download host that cannot be reached."""
@@ -87,7 +100,7 @@ def test_airgap_dir_missing_files_is_refused(tmp_path):
 
 
 def test_airgap_binary_with_a_wrong_checksum_is_not_copied(tmp_path):
-    target, _written = standin_build.build(tmp_path / "airgap", VERSION)
+    target = release_dir(tmp_path)
     binary = target / "k3s"
     binary.write_bytes(binary.read_bytes() + b"# tampered\n")
     rc, out = run_role(tmp_path, k3s_version=VERSION, k3s_airgap_dir=str(target))
@@ -98,7 +111,7 @@ def test_airgap_binary_with_a_wrong_checksum_is_not_copied(tmp_path):
 
 
 def test_pinned_checksum_must_match_the_release(tmp_path):
-    target, _written = standin_build.build(tmp_path / "airgap", VERSION)
+    target = release_dir(tmp_path)
     rc, out = run_role(tmp_path, k3s_version=VERSION, k3s_airgap_dir=str(target), k3s_binary_sha256="0" * 64)
     assert rc == 2, out
     assert "differs from k3s_binary_sha256" in out
