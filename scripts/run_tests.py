@@ -16,6 +16,7 @@ are reported, never asserted. The exit status is 0 only when every selected stag
 import argparse
 import concurrent.futures
 import fnmatch
+import json
 import os
 import re
 import shutil
@@ -47,6 +48,8 @@ class Stage:
     solo: bool = False  # runs after all other stages, with nothing beside it (benchmarks)
     show_tail: int = 0  # lines of the log printed also when the stage passes
     cwd: Path = REPO
+    needs: tuple = ()  # build stages that must have passed first (waiting for them is not the stage's time)
+    timeout: int = STAGE_TIMEOUT
 
 
 # --- stage definitions -------------------------------------------------------------------------
@@ -61,8 +64,18 @@ def integration_areas():
     return sorted(p.name for p in root.iterdir() if p.is_dir() and any(p.glob("test_*.py"))) if root.is_dir() else []
 
 
+def needs_of(directory):
+    """The build stages a test directory needs, one name per line of its `.needs` file."""
+    path = directory / ".needs"
+    return tuple(line.strip() for line in path.read_text().splitlines() if line.strip()) if path.exists() else ()
+
+
 def all_stages():
     stages = [
+        # What several test stages use is built once, first, with a limit of its own (a cold Go build of Kubernetes
+        # or a cold image build takes most of a stage's time on a two-core machine); see docs/testing.md.
+        Stage("build-k3s", [K3S_BUILD], timeout=BUILD_TIMEOUT),
+        Stage("build-desktop-image", [build_desktop_image], engine=True, timeout=BUILD_TIMEOUT),
         Stage("yamllint", [["yamllint", "--strict", "."]]),
         Stage("ruff", [["ruff", "check", "."], ["ruff", "format", "--check", "."]]),
         Stage("ansible-lint", [["ansible-lint", "--nocolor"]]),
@@ -73,17 +86,24 @@ def all_stages():
         Stage("changelog-lint", [["antsibull-changelog", "lint"], CHANGELOG_YAML_LINT]),
         Stage("sanity", [ansible_test_sanity]),
         Stage("unit", [["pytest", "-p", "no:cacheprovider", "-n", "2", "tests/unit"]]),
+        Stage("build-tailnet", [TAILNET_BUILD], timeout=BUILD_TIMEOUT),
     ]
+    later = []
     for area in integration_areas():
-        stages.append(
-            Stage(
-                "integration-%s" % area,
-                [["pytest", "-p", "no:cacheprovider", "-v", "tests/integration/%s" % area]],
-                engine=(REPO / "tests" / "integration" / area / ".needs-engine").exists(),
-            )
+        directory = REPO / "tests" / "integration" / area
+        stage = Stage(
+            "integration-%s" % area,
+            [["pytest", "-p", "no:cacheprovider", "-v", "tests/integration/%s" % area]],
+            engine=(directory / ".needs-engine").exists(),
+            needs=needs_of(directory),
         )
+        (later if stage.needs else stages).append(stage)
     for scenario in molecule_scenarios():
-        stages.append(Stage("molecule-%s" % scenario, [["molecule", "test", "-s", scenario]], engine=True))
+        needs = needs_of(REPO / "molecule" / scenario)
+        stage = Stage("molecule-%s" % scenario, [["molecule", "test", "-s", scenario]], engine=True, needs=needs)
+        (later if needs else stages).append(stage)
+    # stages that wait for a build go after the others, so that a waiting stage rarely holds a worker
+    stages.extend(later)
     for bench in sorted((REPO / "benchmarks").glob("*_bench.py")):
         name = bench.name[: -len("_bench.py")]
         command = [sys.executable, str(bench.relative_to(REPO)), "--rounds", "1"]
@@ -185,6 +205,31 @@ def galaxy_importer(log):
         return 0
     log.write("ERROR: galaxy-importer rc=%d, %d warning(s) or error(s)\n" % (done.returncode, len(findings)))
     return 1
+
+
+BUILD_TIMEOUT = 45 * 60
+K3S_BUILD = [sys.executable, "tests/standins/k3s/build.py", "--binary-only", str(CACHE / "go" / "bin")]
+TAILNET_BUILD = [sys.executable, "scripts/lab/tailnet/build.py", "--out", str(CACHE / "lab" / "tailnet" / "bin")]
+
+
+def build_desktop_image(log):
+    """The collection's desktop image, built (or found up to date) by its playbook with the settings of the
+    desktop image tests (tests/integration/desktop_image/conftest.py), so that their build finds it up to date."""
+    work = CACHE / "desktop-image"
+    work.mkdir(parents=True, exist_ok=True)
+    extra = {
+        "ansible_connection": "local",
+        "ansible_python_interpreter": sys.executable,
+        "desktop_image_hosts": "localhost",
+        "desktop_image_work_dir": str(work / "work"),
+        "desktop_image_npm_cache_dir": str(CACHE / "npm"),
+        "desktop_image_go_cache_dir": str(CACHE / "go"),
+        "desktop_image_export_path": str(work / "export" / "roverlab-desktop-bookworm.tar"),
+    }
+    extra_file = work / "vars-build-stage.json"
+    extra_file.write_text(json.dumps(extra))
+    argv = ["ansible-playbook", "-i", "localhost,", "playbooks/desktop_image.yml", "-e", "@%s" % extra_file]
+    return run(argv, log, timeout=BUILD_TIMEOUT)
 
 
 DOCS_LINT = [
@@ -310,13 +355,13 @@ def ansible_test_sanity(log):
 # --- running -----------------------------------------------------------------------------------
 
 
-def run(argv, log, cwd=REPO):
+def run(argv, log, cwd=REPO, timeout=STAGE_TIMEOUT):
     log.write("$ %s\n" % " ".join(argv))
     log.flush()
     try:
-        proc = subprocess.run(argv, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, timeout=STAGE_TIMEOUT, check=False)
+        proc = subprocess.run(argv, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
-        log.write("timed out after %d s\n" % STAGE_TIMEOUT)
+        log.write("timed out after %d s\n" % timeout)
         return 124
     except FileNotFoundError as exc:
         log.write("%s\n" % exc)
@@ -324,18 +369,30 @@ def run(argv, log, cwd=REPO):
     return proc.returncode
 
 
-def run_stage(stage, locks):
+def run_stage(stage, locks, builds=None):
+    """Run STAGE; BUILDS maps the selected build stages to (done event, [rc])."""
     LOGS.mkdir(parents=True, exist_ok=True)
     path = LOGS / ("%s.log" % stage.name)
     lock = locks.get(stage.exclusive) if stage.exclusive else None
-    start = time.monotonic()
+    builds = builds or {}
     with open(path, "w", encoding="utf-8", errors="replace") as log:
+        failed_builds = []
+        for need in stage.needs:
+            if need in builds:  # not selected: the stage's own fixtures build what they need
+                done, result = builds[need]
+                done.wait()
+                if result[0]:
+                    failed_builds.append(need)
+        start = time.monotonic()
+        if failed_builds:
+            log.write("ERROR: not run: the build stage(s) it needs failed: %s\n" % ", ".join(failed_builds))
+            return 1, time.monotonic() - start, path
         if lock:
             lock.acquire()
         try:
             rc = 0
             for command in stage.commands:
-                rc = command(log) if callable(command) else run(command, log, cwd=stage.cwd)
+                rc = command(log) if callable(command) else run(command, log, cwd=stage.cwd, timeout=stage.timeout)
                 if rc:
                     break
         except Exception as exc:  # a broken stage must not take the summary down with it
@@ -408,7 +465,21 @@ def main():
     begin = time.monotonic()
     started_engine = prepare_engine() if any(s.engine for s in stages) else False
     locks = {s.exclusive: threading.Lock() for s in stages if s.exclusive}
+    builds = {s.name: (threading.Event(), [None]) for s in stages if s.name.startswith("build-")}
     results = {}
+
+    def run_and_signal(stage):
+        outcome = (1, 0.0, LOGS / ("%s.log" % stage.name))
+        try:
+            outcome = run_stage(stage, locks, builds)
+        finally:
+            if stage.name == "build-k3s" and outcome[0] == 0:
+                # the test fixtures take this binary as it is, instead of asking Go whether it is up to date
+                os.environ["ROVERLAB_K3S_BINARY"] = str(CACHE / "go" / "bin" / "k3s")
+            if stage.name in builds:
+                builds[stage.name][1][0] = outcome[0]
+                builds[stage.name][0].set()
+        return outcome
 
     def report(stage, rc, seconds, path):
         results[stage.name] = (rc, seconds, failure_reason(path) if rc else "")
@@ -420,11 +491,11 @@ def main():
 
     try:
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-            futures = {pool.submit(run_stage, s, locks): s for s in stages if not s.solo}
+            futures = {pool.submit(run_and_signal, s): s for s in stages if not s.solo}
             for future in concurrent.futures.as_completed(futures):
                 report(futures[future], *future.result())
         for stage in (s for s in stages if s.solo):
-            report(stage, *run_stage(stage, locks))
+            report(stage, *run_stage(stage, locks, builds))
     finally:
         if started_engine:
             subprocess.run([str(REPO / "scripts" / "docker-engine.sh"), "stop"], check=False)
