@@ -50,8 +50,8 @@ options:
     default: []
   keys:
     description:
-      - The auth key each host of O(hosts) was given, as C({host: key}); their state is looked up for hosts that
-        have no node. The keys are secrets and never returned.
+      - "The auth key each host of O(hosts) was given, as C({host: key}); their state is looked up for hosts that
+        have no node. The keys are secrets and never returned."
     type: dict
     default: {}
   ca_path:
