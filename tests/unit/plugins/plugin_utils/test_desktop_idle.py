@@ -134,7 +134,7 @@ def test_idle_time_never_counts_from_before_the_container_started():
 
 
 def test_never_is_never_stopped():
-    rules, _ = idle.policy({"idle_timeout": 60}, idle_timeout="never")
+    rules, _problems = idle.policy({"idle_timeout": 60}, idle_timeout="never")
     decision = idle.decide(NOW, rules, report(), previous={"idle_since": NOW - 86400})
     assert decision["idle"] and not decision["stop"] and "idle_timeout is never" in decision["why"]
 
