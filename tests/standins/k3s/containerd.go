@@ -12,6 +12,7 @@ import (
 	"compress/gzip"
 	"context"
 	"embed"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -199,8 +200,10 @@ func containerdVersion(ctx context.Context) string {
 	return "containerd://" + version.Version
 }
 
-// importImages imports every *.tar, *.tar.gz and *.tar.zst in DIR into the k8s.io namespace and unpacks
-// the images for the overlayfs snapshotter, the way k3s imports its airgap images at start.
+// importImages imports every *.tar, *.tar.gz and *.tar.zst in DIR (links followed) into the k8s.io namespace
+// and unpacks the images for the overlayfs snapshotter, the way k3s imports its airgap images at start. Like
+// k3s, a tarball is imported again only when it changed since its last import (size and modification time,
+// kept in DIR/.cache.json) or when an image it brought is gone from containerd.
 func importImages(ctx context.Context, dir string) error {
 	entries, err := os.ReadDir(dir)
 	if os.IsNotExist(err) {
@@ -220,18 +223,57 @@ func importImages(ctx context.Context, dir string) error {
 	}
 	defer client.Close()
 	ctx = namespaces.WithNamespace(ctx, "k8s.io")
+	cachePath := filepath.Join(dir, ".cache.json")
+	cache := map[string]importRecord{}
+	if data, err := os.ReadFile(cachePath); err == nil {
+		_ = json.Unmarshal(data, &cache)
+	}
+	kept := map[string]importRecord{}
 	for _, name := range names {
 		if !(strings.HasSuffix(name, ".tar") || strings.HasSuffix(name, ".tar.gz") || strings.HasSuffix(name, ".tar.zst")) {
 			continue
 		}
-		start := time.Now()
-		images, err := importTarball(ctx, client, filepath.Join(dir, name))
+		path := filepath.Join(dir, name)
+		info, err := os.Stat(path)
 		if err != nil {
-			return fmt.Errorf("importing %s: %w", filepath.Join(dir, name), err)
+			return err
 		}
+		record := importRecord{Size: info.Size(), ModTime: info.ModTime().UnixNano()}
+		if old, ok := cache[name]; ok && old.Size == record.Size && old.ModTime == record.ModTime && imagesPresent(ctx, client, old.Images) {
+			kept[name] = old
+			logf("images in %s unchanged since their import: %s", name, strings.Join(old.Images, ", "))
+			continue
+		}
+		start := time.Now()
+		images, err := importTarball(ctx, client, path)
+		if err != nil {
+			return fmt.Errorf("importing %s: %w", path, err)
+		}
+		record.Images = images
+		kept[name] = record
 		logf("imported %d image(s) from %s in %.1fs: %s", len(images), name, time.Since(start).Seconds(), strings.Join(images, ", "))
 	}
-	return nil
+	data, err := json.MarshalIndent(kept, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = writeIfChanged(cachePath, append(data, '\n'), 0o600)
+	return err
+}
+
+type importRecord struct {
+	Size    int64    `json:"size"`
+	ModTime int64    `json:"mtime"`
+	Images  []string `json:"images"`
+}
+
+func imagesPresent(ctx context.Context, client *containerd.Client, names []string) bool {
+	for _, name := range names {
+		if _, err := client.ImageService().Get(ctx, name); err != nil {
+			return false
+		}
+	}
+	return len(names) > 0
 }
 
 func importTarball(ctx context.Context, client *containerd.Client, path string) ([]string, error) {

@@ -347,7 +347,7 @@ func startServer(ctx context.Context, s *settings, errs chan error) error {
 	}
 	go runDeployController(ctx, addons, paths.manifests)
 	if !s.enabled("disable-helm-controller") {
-		go runHelmController(ctx, addons)
+		go runHelmController(ctx, addons, kubeconfigs["client-k3s-server-addons"])
 	}
 	if !s.disabled("local-storage") {
 		go runLocalPathProvisioner(ctx, addons, s.get("default-local-storage-path", filepath.Join(paths.data, "storage")))
