@@ -158,12 +158,12 @@ def decide(now, rules, report, gpu=None, previous=None, started_at=None, problem
         busy.extend(_ros(report))
         cpu_percent = _cpu_percent(now, report, previous)
         if cpu_percent is not None and cpu_percent >= rules["cpu_percent"]:
-            busy.append("CPU at %.0f%% of a core (threshold %.0f%%)" % (cpu_percent, rules["cpu_percent"]))
+            busy.append("CPU at %s of a core (threshold %s)" % (_percent(cpu_percent), _percent(rules["cpu_percent"])))
     if gpu is not None:
         if gpu.get("error") or gpu.get("percent") is None:
             busy.append("GPU use unknown (%s)" % (gpu.get("error") or "no reading"))
         elif gpu["percent"] >= rules["gpu_percent"]:
-            busy.append("GPU at %.0f%% (threshold %.0f%%)" % (gpu["percent"], rules["gpu_percent"]))
+            busy.append("GPU at %s (threshold %s)" % (_percent(gpu["percent"]), _percent(rules["gpu_percent"])))
 
     state = {"time": now, "cpu_usage_usec": ((report or {}).get("cpu") or {}).get("usage_usec")}
     if busy:
@@ -180,8 +180,8 @@ def decide(now, rules, report, gpu=None, previous=None, started_at=None, problem
     state["idle_since"] = since
     idle_for = now - since
     quiet = "no connection, no ROS process, CPU %s, GPU %s" % (
-        "%.0f%%" % cpu_percent if cpu_percent is not None else "not measured yet",
-        "%.0f%%" % gpu["percent"] if gpu else "none",
+        _percent(cpu_percent) if cpu_percent is not None else "not measured yet",
+        _percent(gpu["percent"]) if gpu else "none",
     )
     if rules["idle_timeout"] is None:
         return _result(
@@ -233,6 +233,11 @@ def _ros(report):
     shown = commands[0][:80] if commands else "?"
     more = " (+%d more)" % (count - 1) if count > 1 else ""
     return ["ROS running: %s%s" % (shown, more)]
+
+
+def _percent(value):
+    """A percentage as the log shows it: "12%"."""
+    return "%.0f%%" % value
 
 
 def _cpu_percent(now, report, previous):

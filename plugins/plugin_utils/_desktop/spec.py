@@ -199,7 +199,7 @@ def check(users, settings, target, selection=None, defined_variables=()):
             desktops.append(desktop)
 
     selected, notes = desktops, []
-    if selection and (selection.get("options") or {}) and not (selection.get("user") or _old_user(selection)):
+    if selection and selection.get("options") and not (selection.get("user") or _old_user(selection)):
         given = ", ".join("-e %s" % name for name in sorted(selection["options"]))
         problems.append("%s act(s) on one desktop: name it with -e user=NAME" % given)
     elif selection and (selection.get("user") or _old_user(selection)):
