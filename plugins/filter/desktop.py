@@ -7,12 +7,14 @@ import re
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._desktop import contract as contract
-from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._desktop import credentials as credentials
-from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._desktop import dns as dns
-from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._desktop import plan as plan
-from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._desktop import spec as spec
-from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._k8s import changes as changes
+from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._desktop import (
+    contract,
+    credentials,
+    dns,
+    plan,
+    spec,
+)
+from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._k8s import changes
 
 USER_LABEL = "clouddesktop.roverlab.io/user"
 TABLE_COLUMNS = (
@@ -281,8 +283,10 @@ def _pod_state(deployment, pods):
 
 def _unschedulable_why(message):
     """What is short, from the scheduler's message ("0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had
-    untolerated taint ... preemption: ..."): the resources that are short, else the scheduler's reasons."""
-    reasons = message.split(" available: ", 1)[-1].split(". preemption:", 1)[0].rstrip(". ")
+    untolerated taint(s). no new claims to deallocate, preemption: ..."): the resources that are short, else
+    the scheduler's reasons."""
+    reasons = message.split(" available: ", 1)[-1]
+    reasons = re.split(r"\. |,? ?preemption:", reasons, maxsplit=1)[0].rstrip(". ")
     parts = [re.sub(r"^\d+ ", "", part.strip()) for part in reasons.split(",") if part.strip()]
     short = sorted({p for p in parts if p.startswith("Insufficient ")})
     return ", ".join(short or parts)

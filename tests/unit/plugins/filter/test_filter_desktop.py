@@ -249,3 +249,10 @@ def test_a_pending_desktop_says_what_is_short():
     condition["message"] = "0/1 nodes are available: 1 node(s) had untolerated taint {gpu: only}."
     (row,) = desktop_rows([deployment("bob")], [pod("bob", "Pending", conditions=[condition])], [])
     assert row["phase"] == "Pending (Unschedulable: node(s) had untolerated taint {gpu: only})"
+    # as Kubernetes 1.35's scheduler words it
+    condition["message"] = (
+        "0/1 nodes are available: 1 Insufficient cpu. no new claims to deallocate, preemption: 0/1 nodes are "
+        "available: 1 No preemption victims found for incoming pod."
+    )
+    (row,) = desktop_rows([deployment("bob")], [pod("bob", "Pending", conditions=[condition])], [])
+    assert row["phase"] == "Pending (Unschedulable: Insufficient cpu)"
