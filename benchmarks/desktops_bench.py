@@ -179,6 +179,7 @@ def kubectl_version(kubectl):
 
 def bench(count, rounds, kubectl, tmp):
     desktops = users(count)
+    Path(tmp).mkdir(parents=True, exist_ok=True)
     results = {key: [] for key in ("ansible_create", "ansible_no_change", "kubectl_create", "kubectl_no_change")}
     calls = {key: [] for key in results}
     files, objects = render(Path(tmp), desktops)
