@@ -19,10 +19,12 @@ everything it made, also after a failure; the images stay (they are the build ca
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -53,7 +55,7 @@ def ansible_env(**extra):
     return env
 
 
-def run_playbook(playbook, extra, *args, inventory="localhost,", timeout=1800, env=None):
+def run_tailnet_playbook(playbook, extra, *args, inventory="localhost,", timeout=1800, env=None):
     """(rc, output, seconds) of ansible-playbook PLAYBOOK with EXTRA as an extra-vars file."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     extra_file = ARTIFACTS / ("vars-%d-%s.json" % (os.getpid(), Path(playbook).stem))
@@ -78,6 +80,19 @@ def docker(*argv, check=True, timeout=120):
     if check:
         assert proc.returncode == 0, "docker %s: %s" % (" ".join(argv), proc.stderr)
     return proc
+
+
+def log_mark():
+    """Now, as `docker logs --since` takes it: the lines a container writes from here on (the engine stamps each line
+    when it receives it, on this machine's clock). Unlike an offset into an earlier read, it holds across restarts
+    and a container that the playbook recreated."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def container_logs(container, since=None):
+    """What CONTAINER wrote (since a log_mark()), standard output and error together."""
+    proc = docker("logs", *(["--since", since] if since else []), container, check=False)
+    return proc.stdout + proc.stderr
 
 
 def wait_for(predicate, timeout=60.0, interval=0.5, what="condition"):
@@ -166,7 +181,7 @@ def image_vars():
 def desktop_image():
     """roverlab/desktop, built (or found up to date) by the collection's desktop_image playbook."""
     IMAGE_WORK.mkdir(parents=True, exist_ok=True)
-    rc, output, _seconds = run_playbook(REPO / "playbooks" / "desktop_image.yml", image_vars(), timeout=3600)
+    rc, output, _seconds = run_tailnet_playbook(REPO / "playbooks" / "desktop_image.yml", image_vars(), timeout=3600)
     assert rc == 0, output[-6000:]
     return "%s:%s" % (IMAGE, TAG)
 
@@ -187,13 +202,14 @@ class Desktop:
         self.secrets_dir = Path(extra["desktop_docker_secrets_dir"])
 
     def converge(self, **overrides):
-        rc, output, _seconds = run_playbook(REPO / "playbooks" / "desktop_docker.yml", dict(self.extra, **overrides))
+        rc, output, _seconds = run_tailnet_playbook(
+            REPO / "playbooks" / "desktop_docker.yml", dict(self.extra, **overrides)
+        )
         assert rc == 0, output[-6000:]
         return output
 
-    def logs(self):
-        proc = docker("logs", CONTAINER, check=False)
-        return proc.stdout + proc.stderr
+    def logs(self, since=None):
+        return container_logs(CONTAINER, since)
 
     def exec(self, command, user="1000", env=None, timeout=120, check=True):
         argv = ["exec", "-u", user]
@@ -209,11 +225,11 @@ class Desktop:
             " ".join(["tailscale", "--socket=/run/desktop/tailscale/tailscaled.sock", *args]), user="0", check=check
         )
 
-    def wait_joined(self, since="", timeout=180):
-        """The tailnet address once the container's log says it joined (after SINCE, a log text seen before)."""
+    def wait_joined(self, since=None, timeout=180):
+        """The tailnet address once the container's log says it joined (since SINCE, a log_mark())."""
 
         def joined():
-            found = re.findall(r"tailscale: joined the tailnet as \S+ \((100\.[0-9.]+)\)", self.logs()[len(since) :])
+            found = re.findall(r"tailscale: joined the tailnet as \S+ \((100\.[0-9.]+)\)", self.logs(since))
             return found[-1] if found else None
 
         try:
@@ -291,6 +307,36 @@ def direct_route_blocked(robots, tailnet):
     yield
     for robot in robots.robots:
         unblock_direct_route(robot)
+
+
+def tcp_probe(host, port):
+    """A Python one-liner that connects to HOST:PORT within 5 s (rc 0) or fails."""
+    return "import socket; socket.create_connection((%r, %d), 5).close()" % (host, port)
+
+
+def wait_tailnet_path(desktop, robot, robot_ip, timeout=180):
+    """TCP both ways between the desktop and ROBOT over the tailnet: the desktop reaches the robot's master, the robot
+    reaches the desktop (its sshd), as the master's callbacks do. After the coordination server, a desktop or a robot
+    restarts, the peers learn each other's new keys and paths a moment later, and a connection tried before that
+    hangs in SYN retries for minutes (a ROS tool has no timeout): the ROS tests wait for this first."""
+
+    def both_ways():
+        there = desktop.exec("python3 -c %s" % shlex.quote(tcp_probe(robot_ip, 11311)), check=False, timeout=30)
+        if there.returncode != 0:
+            return False
+        back = netns_exec(robot.name, "python3", "-c", tcp_probe(desktop.address, 2222), check=False, timeout=30)
+        return back.returncode == 0
+
+    wait_for(both_ways, timeout=timeout, interval=2, what="TCP both ways between the desktop and %s" % robot.name)
+
+
+@pytest.fixture
+def tailnet_path(robots, tailnet, desktop, direct_route_blocked):
+    """The first robot and its tailnet address, once TCP runs both ways between it and the desktop."""
+    robot = robots.robots[0]
+    robot_ip = tailnet.robots[robot.name]["ip"]
+    wait_tailnet_path(desktop, robot, robot_ip)
+    return robot, robot_ip
 
 
 class Publisher:

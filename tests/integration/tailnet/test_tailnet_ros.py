@@ -14,28 +14,21 @@ import time
 from conftest import CONTAINER, Publisher, wait_for
 
 
-def robot_and_ip(robots, tailnet, index=0):
-    robot = robots.robots[index]
-    return robot, tailnet.robots[robot.name]["ip"]
-
-
 def test_the_direct_route_from_the_desktop_to_the_robot_is_closed(robots, desktop, direct_route_blocked):
     robot = robots.robots[0]
     direct = desktop.exec("timeout 5 bash -c '</dev/tcp/%s/11311'" % robot.address, check=False)
     assert direct.returncode != 0, "the desktop still reaches the robot's master at %s directly" % robot.address
 
 
-def test_desktop_receives_a_message_published_on_a_robot_over_the_tailnet_only(
-    robots, tailnet, desktop, direct_route_blocked
-):
-    robot, robot_ip = robot_and_ip(robots, tailnet)
+def test_desktop_receives_a_message_published_on_a_robot_over_the_tailnet_only(desktop, tailnet_path):
+    robot, robot_ip = tailnet_path
     text = "hello over the tailnet %d" % os.getpid()
     publisher = Publisher(robot, robot_ip, "/tailnet_chatter", text)
     try:
         uri = "http://%s:11311" % robot_ip
         listed = desktop.exec(
-            "for i in $(seq 30); do rostopic list 2>/dev/null | grep -qx /tailnet_chatter && break; sleep 1; done;"
-            " rostopic list",
+            "for i in $(seq 30); do timeout 20 rostopic list 2>/dev/null | grep -qx /tailnet_chatter && break; sleep 1;"
+            " done; rostopic list",
             env={"ROS_MASTER_URI": uri},
             timeout=180,
         )
@@ -51,13 +44,11 @@ def test_desktop_receives_a_message_published_on_a_robot_over_the_tailnet_only(
     assert "via DERP(" in pong.stdout, pong.stdout + pong.stderr
 
 
-def test_the_robots_master_calls_the_desktop_back_at_its_tailnet_address(
-    robots, tailnet, desktop, direct_route_blocked
-):
+def test_the_robots_master_calls_the_desktop_back_at_its_tailnet_address(desktop, tailnet_path):
     """The subscriber starts first: the message arrives only when the master's publisherUpdate reaches the desktop
     (at ROS_IP, which login shells take from the desktop's tailnet address) and the desktop then reaches the
     publisher."""
-    robot, robot_ip = robot_and_ip(robots, tailnet)
+    robot, robot_ip = tailnet_path
     assert desktop.exec("echo $ROS_IP").stdout.strip() == desktop.address
     topic = "/tailnet_callback_%d" % os.getpid()
     uri = "http://%s:11311" % robot_ip
@@ -74,10 +65,14 @@ def test_the_robots_master_calls_the_desktop_back_at_its_tailnet_address(
     publisher = None
     try:
         # the subscriber is registered with the robot's master before anything publishes
-        wait_for(lambda: topic in desktop.exec("rostopic list", env={"ROS_MASTER_URI": uri}, check=False).stdout,
-                 timeout=90, interval=2, what="the desktop's subscriber to register")  # fmt: skip
+        wait_for(
+            lambda: topic in desktop.exec("timeout 20 rostopic list", env={"ROS_MASTER_URI": uri}, check=False).stdout,
+            timeout=90,
+            interval=2,
+            what="the desktop's subscriber to register",
+        )
         publisher = Publisher(robot, robot_ip, topic, "called back")
-        output, _ = echo.communicate(timeout=170)
+        output = echo.communicate(timeout=170)[0]
         assert "called back" in output, output
     finally:
         if publisher:
@@ -87,8 +82,8 @@ def test_the_robots_master_calls_the_desktop_back_at_its_tailnet_address(
             echo.wait()
 
 
-def test_the_desktop_reaches_the_robots_master_by_its_tailnet_name(robots, tailnet, desktop, direct_route_blocked):
-    robot, robot_ip = robot_and_ip(robots, tailnet)
+def test_the_desktop_reaches_the_robots_master_by_its_tailnet_name(tailnet, desktop, tailnet_path):
+    robot, robot_ip = tailnet_path
     name = "%s.%s" % (robot.name, tailnet.server().base_domain)
     resolved = desktop.exec("getent hosts %s" % name)
     assert resolved.stdout.split()[0] == robot_ip

@@ -11,7 +11,7 @@ import re
 import time
 
 import pytest
-from conftest import REPO, ansible_env, run_playbook, wait_for
+from conftest import CONTAINER, REPO, ansible_env, run_tailnet_playbook, wait_for
 
 LAUNCH_PLAYBOOK = REPO / "playbooks" / "ros_launch.yml"
 TALKER = {"ros_launch_package": "roverlab_demo", "ros_launch_file": "talker.launch"}
@@ -52,7 +52,9 @@ def launch(inventory, base_dir, robot_names, state="started", **variables):
     extra = dict(TALKER, ros_launch_name="tailnet_talker", ros_launch_state=state, **variables)
     env = ansible_env(ANSIBLE_SSH_CONTROL_PATH_DIR=str(base_dir / "cp"), ANSIBLE_LOCAL_TEMP=str(base_dir / "tmp"))
     began = time.monotonic()
-    rc, output, _ = run_playbook(LAUNCH_PLAYBOOK, extra, "--limit", ",".join(robot_names), inventory=inventory, env=env)
+    rc, output, _seconds = run_tailnet_playbook(
+        LAUNCH_PLAYBOOK, extra, "--limit", ",".join(robot_names), inventory=inventory, env=env
+    )
     return rc, output, time.monotonic() - began
 
 
@@ -65,14 +67,16 @@ def prepared(tailnet_inventory, base_dir, direct_route_blocked):
         "  roles:\n    - role: roverlab.clouddesktop.ros_robot\n"
     )
     env = ansible_env(ANSIBLE_SSH_CONTROL_PATH_DIR=str(base_dir / "cp"), ANSIBLE_LOCAL_TEMP=str(base_dir / "tmp"))
-    rc, output, _ = run_playbook(prepare, {}, inventory=tailnet_inventory, env=env)
+    rc, output, _seconds = run_tailnet_playbook(prepare, {}, inventory=tailnet_inventory, env=env)
     assert rc == 0, output[-5000:]
     return tailnet_inventory
 
 
-def test_ros_launch_starts_a_launch_on_a_robot_named_by_its_tailnet_name(prepared, base_dir, robots, tailnet, desktop):
-    robot = robots.robots[0]
-    rc, output, _ = launch(prepared, base_dir, [robot.name])
+def test_ros_launch_starts_a_launch_on_a_robot_named_by_its_tailnet_name(
+    prepared, base_dir, tailnet, desktop, tailnet_path
+):
+    robot = tailnet_path[0]
+    rc, output, _seconds = launch(prepared, base_dir, [robot.name])
     try:
         assert rc == 0, output[-5000:]
         assert re.search(r"%s\s+running" % re.escape(robot.name), output), output[-3000:]
@@ -112,3 +116,73 @@ def test_ros_launch_fails_fast_naming_a_robot_that_is_off_the_tailnet(prepared, 
         print("ros_launch with one robot off the tailnet: %.1f s" % seconds)
     finally:
         tailnet.join(offline.name)
+
+
+ROS2_PLAYBOOK = """\
+- name: The desktops' tailnet addresses, from the coordination server
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  tasks:
+    - name: Read the tailnet
+      roverlab.clouddesktop.tailnet_info:
+        backend: headscale
+        api_url: "{{ tailnet_api_url }}"
+        api_key: "{{ tailnet_api_key }}"
+        ca_path: "{{ tailnet_ca }}"
+      register: tailnet
+- name: A ROS 2 launch that finds the desktops through static peers and the robot's discovery server
+  hosts: robots
+  gather_facts: false
+  become: true
+  become_user: "{{ ros_robot_user }}"
+  tasks:
+    - name: Plan the launch (check mode, diff)
+      roverlab.clouddesktop.ros_launch:
+        name: tailnet_ros2
+        ros_version: 2
+        package: roverlab_demo
+        launch_file: talker.launch
+        setup_files: ["{{ ros_robot_env_file }}"]
+        state_dir: "{{ ros_robot_state_dir }}"
+        ros_domain_id: 7
+        ros_automatic_discovery_range: localhost
+        ros_static_peers: >-
+          {{ hostvars.localhost.tailnet.nodes | selectattr('hostname', 'equalto', desktop_hostname)
+             | map(attribute='addresses') | map('first') | list }}
+        ros_discovery_server: "{{ tailnet_ip }}:11811"
+      check_mode: true
+      diff: true
+      register: plan
+    - name: Show the network settings it would start with
+      ansible.builtin.debug:
+        msg: "NETWORK={{ plan.diff.after.launch.network | to_json }}"
+"""
+
+
+def test_ros2_settings_are_rendered_with_tailnet_addresses(prepared, base_dir, robots, tailnet, desktop):
+    """ROS 2 cannot run here (no Debian package): its discovery settings are planned in check mode and checked."""
+    robot = robots.robots[0]
+    playbook = base_dir / "ros2.yml"
+    playbook.write_text(ROS2_PLAYBOOK)
+    extra = {
+        "tailnet_api_url": tailnet.login_server,
+        "tailnet_api_key": tailnet.api_key(),
+        "tailnet_ca": tailnet.ca_file,
+        "tailnet_ip": tailnet.robots[robot.name]["ip"],
+        "desktop_hostname": CONTAINER,
+    }
+    # JSON results: the message stays on one line (the project's YAML format folds long ones)
+    env = ansible_env(
+        ANSIBLE_SSH_CONTROL_PATH_DIR=str(base_dir / "cp"),
+        ANSIBLE_LOCAL_TEMP=str(base_dir / "tmp"),
+        ANSIBLE_CALLBACK_RESULT_FORMAT="json",
+    )
+    rc, output, _seconds = run_tailnet_playbook(
+        playbook, extra, "--limit", "localhost,%s" % robot.name, inventory=prepared, env=env
+    )
+    assert rc == 0, output[-5000:]
+    network = json.loads(re.search(r"NETWORK=(\{.*\})", output).group(1).replace('\\"', '"'))
+    assert network["ROS_STATIC_PEERS"] == desktop.address, network
+    assert network["ROS_DISCOVERY_SERVER"] == "%s:11811" % tailnet.robots[robot.name]["ip"]
+    assert network["ROS_AUTOMATIC_DISCOVERY_RANGE"] == "LOCALHOST" and network["ROS_DOMAIN_ID"] == "7"
