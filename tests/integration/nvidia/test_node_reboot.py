@@ -102,6 +102,13 @@ def restart_count(container):
 def register_node(api, name, gpus):
     # what the node's kubelet registers, and the GPUs the device plugin reports
     api.add_node(name, gpus=gpus, cpu="4", memory="8Gi")
+    # The API server's admission (TaintNodesByCondition) taints a new node node.kubernetes.io/not-ready; the
+    # node-lifecycle controller lifts that taint once the node reports Ready. That controller is off in the API tier
+    # (no kubelet heartbeats), so the test lifts it as the controller would; other taints stay.
+    node = node_object(api, name)
+    taints = [t for t in node["spec"].get("taints") or [] if t["key"] != "node.kubernetes.io/not-ready"]
+    lifted = {"spec": {"taints": taints or None}}
+    api.request("PATCH", "/api/v1/nodes/%s" % name, lifted, "application/merge-patch+json")
 
 
 def create_workload(api):
