@@ -8,9 +8,7 @@ import re
 import yaml
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._k8s import capacity as capacity
-from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._k8s import changes as changes
-from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._k8s import quantity as quantity
+from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._k8s import capacity, changes, quantity
 
 _LABEL_VALUE_BAD = re.compile(r"[^A-Za-z0-9_.-]+")
 
@@ -33,16 +31,18 @@ def k8s_free_resource(nodes, pods, resource="nvidia.com/gpu"):
         raise AnsibleFilterError("a node or pod has a malformed %s: %s" % (resource, exc)) from exc
 
 
-def k8s_fit_resource(nodes, pods, wanted, resource="nvidia.com/gpu"):
+def k8s_fit_resource(nodes, pods, wanted, resource="nvidia.com/gpu", expected=None):
     """Whether each of ``wanted`` ([{name, amount, labels}]) fits on one node, with the cluster-wide totals.
 
-    The result has k8s_free_resource's keys plus fits, placements, unplaced and per_node (node,
-    allocatable, free); see plugin_utils/_k8s/capacity.py.
+    ``expected``: workloads that hold the resource ([{name, amount, labels}]), counted as waiting while no pod
+    of theirs exists yet. The result has k8s_free_resource's keys plus fits, placements, unplaced and per_node
+    (node, allocatable, free); see plugin_utils/_k8s/capacity.py.
     """
     if not isinstance(nodes, list) or not isinstance(pods, list) or not isinstance(wanted, list):
         raise AnsibleFilterError("k8s_fit_resource needs the lists of Nodes and Pods and a list of wanted amounts")
     try:
-        return dict(capacity.free_resource(nodes, pods, resource), **capacity.fit(nodes, pods, resource, wanted))
+        fitted = capacity.fit(nodes, pods, resource, wanted, expected or ())
+        return dict(capacity.free_resource(nodes, pods, resource), **fitted)
     except quantity.QuantityError as exc:
         raise AnsibleFilterError("a node, pod or wanted amount has a malformed %s: %s" % (resource, exc)) from exc
 

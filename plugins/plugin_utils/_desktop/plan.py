@@ -9,7 +9,7 @@ Works only on data already read from the API (``live``: {kind: [objects]}), so i
 before the first change: a refusal (``conflicts``) stops the play with nothing changed.
 """
 
-from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._k8s import quantity as quantity
+from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._k8s import quantity
 
 USER_LABEL = "clouddesktop.roverlab.io/user"
 # The kinds removed with a desktop, in the order they go; the volume only goes when purging.
@@ -47,6 +47,7 @@ def plan_desktops(desired, live, gpu_resource="nvidia.com/gpu"):
                    stopped (replicas 0): ``present`` keeps what a desktop is, ``started``/``stopped`` decide
       started      [name] existing desktops that were stopped and run again
       stopped      [name] desktops that ran and stop now
+      gpu_held     [{name, amount, labels}] desktops whose Deployment runs with GPUs now, for the capacity check
     A removed desktop keeps its volume AND its Secret, so that ``absent`` then ``present`` gives the user the same
     password and Tailscale key with the same data; a confirmed purge removes both.
     """
@@ -63,6 +64,12 @@ def plan_desktops(desired, live, gpu_resource="nvidia.com/gpu"):
         "running": [],
         "started": [],
         "stopped": [],
+        # every desktop whose Deployment runs with GPUs, as it is now (its pod may not exist yet)
+        "gpu_held": [
+            {"name": user, "amount": held, "labels": {USER_LABEL: user}}
+            for user, held in sorted((u, _held_gpus(objects, gpu_resource)) for u, objects in by_user.items())
+            if held > 0
+        ],
     }
     for desktop in desired:
         name = desktop["name"]

@@ -14,7 +14,7 @@ A pod takes all it requests from ONE node, so ``fit`` also places each request o
 where every node has one free do not fit, although the cluster has two.
 """
 
-from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._k8s import quantity as quantity
+from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._k8s import quantity
 
 _DONE_PHASES = ("Succeeded", "Failed")
 
@@ -67,13 +67,15 @@ def _number(value):
     return quantity.as_number(quantity.format_quantity(value))
 
 
-def fit(nodes, pods, resource, wanted):
+def fit(nodes, pods, resource, wanted, expected=()):
     """Place each of ``wanted`` ([{name, amount, labels}]) on one schedulable node, largest first.
 
     Pods whose labels include all of a wanted item's ``labels`` are the pods it replaces (a Recreate
     Deployment stops them first), so what they hold counts as free for it. Pods still waiting for a node are
-    placed before the wanted items: they are in line first. Returns ``{fits, placements {name: node},
-    unplaced [{name, amount}], per_node [{node, allocatable, free}]}`` with the free amounts before placing.
+    placed before the wanted items: they are in line first. So is each of ``expected`` ([{name, amount,
+    labels}], workloads that hold the resource) that no unfinished pod matches yet: its pod is on its way (a
+    Deployment applied a moment ago). Returns ``{fits, placements {name: node}, unplaced [{name, amount}],
+    per_node [{node, allocatable, free}]}``, with what each node has free for the wanted items.
     """
     allocatable = {}
     for node in nodes or []:
@@ -81,12 +83,13 @@ def fit(nodes, pods, resource, wanted):
         if amount is not None and node_schedulable(node) and quantity.parse(amount) > 0:
             allocatable[(node.get("metadata") or {}).get("name")] = quantity.parse(amount)
     free = dict(allocatable)
-    waiting = []
+    waiting, live_labels = [], []
     for pod in pods or []:
         if (pod.get("status") or {}).get("phase") in _DONE_PHASES:
             continue
-        amount = pod_request(pod, resource)
         labels = (pod.get("metadata") or {}).get("labels") or {}
+        live_labels.append(labels)
+        amount = pod_request(pod, resource)
         if not amount or any(_has_labels(labels, item.get("labels")) for item in wanted):
             continue
         node = (pod.get("spec") or {}).get("nodeName")
@@ -95,12 +98,16 @@ def fit(nodes, pods, resource, wanted):
                 free[node] -= amount
         else:
             waiting.append(amount)
-    before = [
+    wanted_names = {item["name"] for item in wanted}
+    for item in expected or ():
+        if item["name"] not in wanted_names and not any(_has_labels(seen, item.get("labels")) for seen in live_labels):
+            waiting.append(quantity.parse(item["amount"]))
+    for amount in sorted(waiting, reverse=True):
+        _place(free, amount)
+    per_node = [
         {"node": name, "allocatable": _number(allocatable[name]), "free": _number(max(free[name], 0))}
         for name in sorted(allocatable)
     ]
-    for amount in sorted(waiting, reverse=True):
-        _place(free, amount)
     placements, unplaced = {}, []
     for item in sorted(wanted, key=lambda w: (-quantity.parse(w["amount"]), w["name"])):
         node = _place(free, quantity.parse(item["amount"]))
@@ -108,7 +115,7 @@ def fit(nodes, pods, resource, wanted):
             unplaced.append({"name": item["name"], "amount": item["amount"]})
         else:
             placements[item["name"]] = node
-    return {"fits": not unplaced, "placements": placements, "unplaced": unplaced, "per_node": before}
+    return {"fits": not unplaced, "placements": placements, "unplaced": unplaced, "per_node": per_node}
 
 
 def _has_labels(labels, wanted):

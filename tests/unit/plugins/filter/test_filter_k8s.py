@@ -175,6 +175,21 @@ def test_fitting_counts_pods_per_node_and_what_a_desktop_gives_back():
     assert not fit["fits"]
 
 
+def test_a_gpu_workload_whose_pod_is_not_there_yet_counts():
+    nodes = [node("rover1", "1")]
+    bob = {"name": "bob", "amount": 1, "labels": {"user": "bob"}}
+    alice = [{"name": "alice", "amount": 1, "labels": {"user": "alice"}}]
+    # bob's Deployment was applied a moment ago: no pod of his yet, his GPU is taken all the same
+    fit = k8s_fit_resource(nodes, [], alice, "nvidia.com/gpu", [bob])
+    assert not fit["fits"] and fit["per_node"] == [{"node": "rover1", "allocatable": 1, "free": 0}]
+    # once his pod exists it counts as a pod, once only
+    fit = k8s_fit_resource(nodes, [placed_pod("1", "rover1", user="bob")], alice, "nvidia.com/gpu", [bob])
+    assert not fit["fits"] and fit["per_node"][0]["free"] == 0
+    # a wanted desktop is never in line before itself
+    fit = k8s_fit_resource(nodes, [], alice, "nvidia.com/gpu", alice)
+    assert fit["fits"] and fit["placements"] == {"alice": "rover1"}
+
+
 def test_free_resource_refuses_malformed_input():
     with pytest.raises(AnsibleFilterError):
         k8s_free_resource([node("n", "lots")], [])

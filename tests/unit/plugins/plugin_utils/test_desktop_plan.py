@@ -139,3 +139,14 @@ def test_stopped_and_started():
     # restarting a stopped desktop starts it; there is no running pod to restart
     restart = plan_desktops([desktop("alice", state="restarted", gpu=1)], stopped)
     assert (restart["started"], restart["restart"]) == (["alice"], [])
+
+
+def test_gpu_held_names_every_running_gpu_desktop_as_it_is_now():
+    live = live_of(
+        ("Deployment", deployment("clouddesktop-prod", "alice", gpus=1)),
+        ("Deployment", deployment("clouddesktop-prod", "bob", gpus=2, replicas=0)),
+        ("Deployment", deployment("clouddesktop-prod", "carol")),
+    )
+    plan = plan_desktops([desktop("dave", gpu=1)], live)
+    # bob is stopped and carol has no GPU: only alice holds one, whether or not her pod exists yet
+    assert plan["gpu_held"] == [{"name": "alice", "amount": 1, "labels": {USER: "alice"}}]
