@@ -7,6 +7,10 @@ desktop_image tests do). The Docker host of the culler is a privileged Debian 12
 culler's systemd timer runs there for real and talks to the engine that runs the desktops, as it would on a lab's
 desktop server. Everything made on the shared engine is named hcull-* and carries the label roverlab.test=hcull,
 which the culler under test is told to select on, so that it never looks at another test's desktops.
+
+The class operations on the Kubernetes target (test_class_*.py: the culler's CronJob and RBAC, a roster, the status
+page) run on the API tier: the desktop tests' fixtures kube and lab (a real control plane per test), loaded from
+tests/integration/desktops/conftest.py.
 """
 
 import contextlib
@@ -46,6 +50,19 @@ def _desktop_image_helpers():
 
 
 helpers = _desktop_image_helpers()
+
+
+def _api_tier_fixtures():
+    """The desktop tests' API-tier fixtures (kube, lab), loaded from their conftest by path."""
+    path = REPO / "tests" / "integration" / "desktops" / "conftest.py"
+    spec = importlib.util.spec_from_file_location("desktops_fixtures", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_api_tier = _api_tier_fixtures()
+kube, lab = _api_tier.kube, _api_tier.lab
 
 
 def engine_socket():

@@ -90,7 +90,7 @@ def test_free_gpus_are_checked_before_anything_changes(lab, kube):
     assert lab.run("desktops").rc == 0
     alice = deployment(kube, "alice")["spec"]["template"]["spec"]
     assert alice["runtimeClassName"] == "nvidia"
-    assert alice["containers"][0]["image"] == "cosi119/tb3-ros:v2.1.1-cuda"
+    assert alice["containers"][0]["image"] == "roverlab/desktop:bookworm-cuda"
     assert alice["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "1"
 
     before = kube.all_objects()

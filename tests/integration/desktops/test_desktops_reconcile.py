@@ -31,7 +31,7 @@ def test_first_run_creates_second_changes_nothing_and_passwords_stay(lab, kube):
     desktop = bob["spec"]["template"]["spec"]["containers"][0]
     assert bob["spec"]["strategy"]["type"] == "Recreate"
     assert desktop["resources"]["requests"] == {"cpu": "4", "memory": "6Gi"}
-    assert desktop["image"] == "cosi119/tb3-ros:v2.1.1"
+    assert desktop["image"] == "roverlab/desktop:bookworm"
     assert desktop["securityContext"]["capabilities"]["add"] == ["NET_ADMIN"]
     ingress = kube.get("/apis/networking.k8s.io/v1/namespaces/%s/ingresses/bob-clouddesktop" % DEV)
     assert [r["host"] for r in ingress["spec"]["rules"]] == ["vnc.bob.ros.example.org", "code.bob.ros.example.org"]

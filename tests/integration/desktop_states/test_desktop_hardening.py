@@ -11,6 +11,11 @@ import pytest
 PROD = "clouddesktop-prod"
 
 
+def desktop_objects(kube):
+    """What the desktop roles may change (the nodes' status moves on by itself on a real API server)."""
+    return [found for found in kube.all_objects() if found[0] != "/api/v1/nodes"]
+
+
 def failure_message(result):
     """The `msg` of the failed task, as the yaml callback prints it (one block)."""
     lines = result.output.splitlines()
@@ -40,7 +45,7 @@ def test_gpus_must_fit_on_one_node(lab, kube):
     kube.add_node("rover1", gpus=1)
     kube.add_node("rover2", gpus=1)
     lab.users = [{"name": "carol", "gpu": 2}]
-    before = kube.all_objects()
+    before = desktop_objects(kube)
     refused = lab.run("desktops")
     assert refused.rc != 0, refused
     assert (
@@ -48,7 +53,7 @@ def test_gpus_must_fit_on_one_node(lab, kube):
         "Nothing was changed." in refused.text
     )
     assert "Not enough free" not in refused.text  # the cluster has two: it is the node that is too small
-    assert kube.all_objects() == before
+    assert desktop_objects(kube) == before
     # one GPU each for two desktops fits, one per node
     lab.users = [{"name": "carol", "gpu": 1}, {"name": "dave", "gpu": 1}]
     placed = lab.run("desktops")
@@ -58,11 +63,11 @@ def test_gpus_must_fit_on_one_node(lab, kube):
 def test_a_missing_route53_zone_stops_the_run_before_the_cluster_changes(dns_lab, kube):
     dns_lab.settings.update(cloud_desktop_route53_zone="example.com", cloud_desktop_domain="ros.example.com")
     dns_lab.users = [{"name": "alice"}]
-    before = kube.all_objects()
+    before = desktop_objects(kube)
     result = dns_lab.run("desktops")
     assert result.rc != 0, result
     assert "Route53 has no zone named example.com" in result.text and "Nothing was changed." in result.text
-    assert kube.all_objects() == before
+    assert desktop_objects(kube) == before
 
 
 @pytest.mark.parametrize(
@@ -75,10 +80,10 @@ def test_a_missing_route53_zone_stops_the_run_before_the_cluster_changes(dns_lab
 )
 def test_reserved_names_are_refused(lab, kube, name, message):
     lab.users = [{"name": name}]
-    before = kube.all_objects()
+    before = desktop_objects(kube)
     result = lab.run("desktops")
     assert result.rc != 0 and message in result.text, result
-    assert kube.all_objects() == before
+    assert desktop_objects(kube) == before
     lab.users = []
     one = lab.run("desktop", "-e", "user=%s" % name)
     assert one.rc != 0 and message in one.text, one
@@ -108,6 +113,9 @@ def test_both_targets_give_the_same_message_for_the_same_bad_entries(lab, kube):
 
 def test_a_pending_desktop_shows_what_is_short(lab, kube):
     kube.add_node("rover1", cpu="4", memory="32Gi")
+    # a Ready node loses the not-ready taint it was registered with (the node lifecycle controller's part,
+    # which the fixture's control plane leaves out), so that the scheduler judges bob by his CPU alone
+    kube.request("PATCH", "/api/v1/nodes/rover1", {"spec": {"taints": None}}, "application/merge-patch+json")
     lab.users = [{"name": "bob", "cpu": "16"}]
     assert lab.run("desktops").rc == 0
 
