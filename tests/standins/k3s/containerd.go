@@ -240,6 +240,9 @@ func importImages(ctx context.Context, dir string) error {
 		}
 		record := importRecord{Size: info.Size(), ModTime: info.ModTime().UnixNano()}
 		if old, ok := cache[name]; ok && old.Size == record.Size && old.ModTime == record.ModTime && imagesPresent(ctx, client, old.Images) {
+			if err := pinImages(ctx, client, old.Images); err != nil {
+				return err
+			}
 			kept[name] = old
 			logf("images in %s unchanged since their import: %s", name, strings.Join(old.Images, ", "))
 			continue
@@ -248,6 +251,9 @@ func importImages(ctx context.Context, dir string) error {
 		images, err := importTarball(ctx, client, path)
 		if err != nil {
 			return fmt.Errorf("importing %s: %w", path, err)
+		}
+		if err := pinImages(ctx, client, images); err != nil {
+			return err
 		}
 		record.Images = images
 		kept[name] = record
@@ -265,6 +271,36 @@ type importRecord struct {
 	Size    int64    `json:"size"`
 	ModTime int64    `json:"mtime"`
 	Images  []string `json:"images"`
+}
+
+// The label of containerd's CRI plugin for images the kubelet's image garbage collection must keep (the pause
+// image is one): k3s pins every image it imports from the airgap folder, as no registry can bring it back.
+const (
+	pinnedImageLabel = "io.cri-containerd.pinned"
+	pinnedImageValue = "pinned"
+)
+
+// pinImages labels the images NAMES pinned, so that the kubelet's image garbage collection keeps them: on a disk
+// above its high threshold (85 % used by default) it would otherwise delete the pause image and every image not
+// in use, and no pod could start again.
+func pinImages(ctx context.Context, client *containerd.Client, names []string) error {
+	for _, name := range names {
+		image, err := client.ImageService().Get(ctx, name)
+		if err != nil {
+			return err
+		}
+		if image.Labels[pinnedImageLabel] == pinnedImageValue {
+			continue
+		}
+		if image.Labels == nil {
+			image.Labels = map[string]string{}
+		}
+		image.Labels[pinnedImageLabel] = pinnedImageValue
+		if _, err := client.ImageService().Update(ctx, image, "labels."+pinnedImageLabel); err != nil {
+			return fmt.Errorf("pinning %s: %w", name, err)
+		}
+	}
+	return nil
 }
 
 func imagesPresent(ctx context.Context, client *containerd.Client, names []string) bool {

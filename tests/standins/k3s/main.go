@@ -50,6 +50,7 @@ func run(name string, args []string) int {
 		return runAgent(args)
 	}
 	if c, ok := components[name]; ok {
+		setReleaseCompatibility(name)
 		if name == "kubectl" {
 			defaultKubeconfigForKubectl(args)
 		}
