@@ -41,8 +41,9 @@ def k8s_fit_resource(nodes, pods, wanted, resource="nvidia.com/gpu", expected=No
     if not isinstance(nodes, list) or not isinstance(pods, list) or not isinstance(wanted, list):
         raise AnsibleFilterError("k8s_fit_resource needs the lists of Nodes and Pods and a list of wanted amounts")
     try:
+        on_the_way = capacity.expected_without_pods(pods, wanted, expected or ())
         fitted = capacity.fit(nodes, pods, resource, wanted, expected or ())
-        return dict(capacity.free_resource(nodes, pods, resource), **fitted)
+        return dict(capacity.free_resource(nodes, pods, resource, on_the_way), **fitted)
     except quantity.QuantityError as exc:
         raise AnsibleFilterError("a node, pod or wanted amount has a malformed %s: %s" % (resource, exc)) from exc
 

@@ -39,8 +39,9 @@ def pod_request(pod, resource):
     return total
 
 
-def free_resource(nodes, pods, resource):
-    """A summary dict: allocatable, requested, free (numbers), nodes (schedulable node names that have some)."""
+def free_resource(nodes, pods, resource, on_the_way=()):
+    """A summary dict: allocatable, requested, free (numbers), nodes (schedulable node names that have some).
+    ``on_the_way``: amounts held by workloads whose pods are not there yet (see ``expected_without_pods``)."""
     allocatable = 0
     holders = []
     for node in nodes or []:
@@ -53,7 +54,7 @@ def free_resource(nodes, pods, resource):
             holders.append((node.get("metadata") or {}).get("name"))
     requested = sum(
         pod_request(pod, resource) for pod in pods or [] if (pod.get("status") or {}).get("phase") not in _DONE_PHASES
-    )
+    ) + sum(on_the_way)
     return {
         "resource": resource,
         "allocatable": _number(allocatable),
@@ -65,6 +66,23 @@ def free_resource(nodes, pods, resource):
 
 def _number(value):
     return quantity.as_number(quantity.format_quantity(value))
+
+
+def expected_without_pods(pods, wanted, expected):
+    """The amounts of ``expected`` ([{name, amount, labels}], workloads that hold the resource) that no unfinished
+    pod matches yet and that are not among ``wanted``: their pods are on their way (a Deployment applied a moment
+    ago)."""
+    live_labels = [
+        (pod.get("metadata") or {}).get("labels") or {}
+        for pod in pods or []
+        if (pod.get("status") or {}).get("phase") not in _DONE_PHASES
+    ]
+    wanted_names = {item["name"] for item in wanted}
+    return [
+        quantity.parse(item["amount"])
+        for item in expected or ()
+        if item["name"] not in wanted_names and not any(_has_labels(seen, item.get("labels")) for seen in live_labels)
+    ]
 
 
 def fit(nodes, pods, resource, wanted, expected=()):
@@ -83,12 +101,11 @@ def fit(nodes, pods, resource, wanted, expected=()):
         if amount is not None and node_schedulable(node) and quantity.parse(amount) > 0:
             allocatable[(node.get("metadata") or {}).get("name")] = quantity.parse(amount)
     free = dict(allocatable)
-    waiting, live_labels = [], []
+    waiting = []
     for pod in pods or []:
         if (pod.get("status") or {}).get("phase") in _DONE_PHASES:
             continue
         labels = (pod.get("metadata") or {}).get("labels") or {}
-        live_labels.append(labels)
         amount = pod_request(pod, resource)
         if not amount or any(_has_labels(labels, item.get("labels")) for item in wanted):
             continue
@@ -98,10 +115,7 @@ def fit(nodes, pods, resource, wanted, expected=()):
                 free[node] -= amount
         else:
             waiting.append(amount)
-    wanted_names = {item["name"] for item in wanted}
-    for item in expected or ():
-        if item["name"] not in wanted_names and not any(_has_labels(seen, item.get("labels")) for seen in live_labels):
-            waiting.append(quantity.parse(item["amount"]))
+    waiting.extend(expected_without_pods(pods, wanted, expected))
     for amount in sorted(waiting, reverse=True):
         _place(free, amount)
     per_node = [

@@ -182,9 +182,10 @@ def test_a_gpu_workload_whose_pod_is_not_there_yet_counts():
     # bob's Deployment was applied a moment ago: no pod of his yet, his GPU is taken all the same
     fit = k8s_fit_resource(nodes, [], alice, "nvidia.com/gpu", [bob])
     assert not fit["fits"] and fit["per_node"] == [{"node": "rover1", "allocatable": 1, "free": 0}]
+    assert (fit["requested"], fit["free"]) == (1, 0)
     # once his pod exists it counts as a pod, once only
     fit = k8s_fit_resource(nodes, [placed_pod("1", "rover1", user="bob")], alice, "nvidia.com/gpu", [bob])
-    assert not fit["fits"] and fit["per_node"][0]["free"] == 0
+    assert not fit["fits"] and fit["per_node"][0]["free"] == 0 and fit["requested"] == 1
     # a wanted desktop is never in line before itself
     fit = k8s_fit_resource(nodes, [], alice, "nvidia.com/gpu", alice)
     assert fit["fits"] and fit["placements"] == {"alice": "rover1"}
