@@ -27,4 +27,4 @@ def module_lab(tmp_path_factory):
     """One control plane and one inventory for all the tests of a module that change nothing on the cluster."""
     tmp = tmp_path_factory.mktemp("module-lab")
     with _shared.ControlPlane(tmp / "kube") as control_plane:
-        yield _shared.Lab(tmp, _shared.Api(control_plane))
+        yield _shared.Lab(tmp, _shared.DesktopApi(control_plane))

@@ -116,6 +116,7 @@ def test_free_gpus_are_checked_before_anything_changes(lab, kube):
 def test_move_between_environments_keeps_the_volume(lab, kube):
     lab.kube = kube
     kube.add_node("rover1")  # the claim is bound once its pod is scheduled (WaitForFirstConsumer)
+    kube.run_kubelets()  # the old claim goes once its pod is gone, which its kubelet confirms
     lab.users = [{"name": "bob", "environment": "dev"}]
     assert lab.run("desktops").rc == 0
     claim_path = "/api/v1/namespaces/%s/persistentvolumeclaims/bob-clouddesktop-storage" % DEV

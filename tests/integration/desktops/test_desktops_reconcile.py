@@ -145,6 +145,11 @@ def test_tailscale_keys_from_a_hook_are_issued_once_and_a_shared_key_is_warned_a
 
 def test_desktop_list_shows_every_desktop(lab, kube):
     kube.add_node("rover1", gpus=1)
+    # the RuntimeClass of GPU desktops, as the gpu_device_plugin role makes it (without it no GPU pod is admitted)
+    kube.create(
+        "/apis/node.k8s.io/v1/runtimeclasses",
+        {"apiVersion": "node.k8s.io/v1", "kind": "RuntimeClass", "metadata": {"name": "nvidia"}, "handler": "nvidia"},
+    )
     lab.users = [{"name": "alice"}, {"name": "bob", "environment": "dev", "gpu": 1}, {"name": "zoe", "state": "absent"}]
     assert lab.run("desktops").rc == 0
     kube.start_pods()  # what rover1's kubelet would report once the containers run (no kubelets here)
