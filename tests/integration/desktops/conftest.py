@@ -34,12 +34,14 @@ DOMAIN = "ros.example.org"
 class DesktopApi(Api):
     """The fixture's API with nodes that pods can be scheduled to."""
 
-    def add_node(self, name, gpus=0, cpu="24", memory="32Gi", labels=None, taints=None):
+    def add_node(self, name, gpus=0, cpu="24", memory="32Gi", labels=None, taints=None, schedulable=True):
         """Register a Ready node (Api.add_node), then lift the not-ready taint that the API server's admission gives
         every new node, as kube-controller-manager's node-lifecycle controller (off in the API tier) would once the
-        node reports Ready; the node keeps the taints the test gives it."""
+        node reports Ready; the node keeps the taints the test gives it. ``schedulable=False`` keeps that taint."""
         created = super().add_node(name, gpus=gpus, cpu=cpu, memory=memory, labels=labels, taints=taints)
-        self.request("PATCH", "/api/v1/nodes/%s" % name, {"spec": {"taints": taints}}, "application/merge-patch+json")
+        if schedulable:
+            body = {"spec": {"taints": taints}}
+            self.request("PATCH", "/api/v1/nodes/%s" % name, body, "application/merge-patch+json")
         return created
 
 
