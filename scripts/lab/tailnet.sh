@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The local lab's tailnet (issue 11), started by `scripts/lab.sh up` after the robots and stopped by `lab.sh down`:
+# The local lab's tailnet (issue 11), started after `scripts/lab.sh up` has made the robots and stopped before
+# `lab.sh down`:
 # headscale (built from its Go module, with its embedded DERP server and a certificate of the lab's own CA) on the
 # lab-only address 10.201.0.1, tailscaled on every robot (TUN, inside its network namespace) and on this machine
 # (userspace networking). See docs/desktops.md (a lab's own coordination server) and scripts/lablib/tailnet.py.
