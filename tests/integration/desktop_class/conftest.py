@@ -40,28 +40,20 @@ RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s
 PORT_BASE = {"novnc": 23080, "code": 23180, "vnc": 23900, "ssh": 23222}
 
 
-def _desktop_image_helpers():
-    """The desktop image tests' helpers (image build, noVNC login), loaded from their conftest by path."""
-    path = REPO / "tests" / "integration" / "desktop_image" / "conftest.py"
-    spec = importlib.util.spec_from_file_location("desktop_image_helpers", path)
+def _conftest_of(folder, module_name):
+    """Another integration folder's conftest, loaded by path (two conftest modules cannot both be `conftest`)."""
+    path = REPO / "tests" / "integration" / folder / "conftest.py"
+    spec = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-helpers = _desktop_image_helpers()
-
-
-def _api_tier_fixtures():
-    """The desktop tests' API-tier fixtures (kube, lab), loaded from their conftest by path."""
-    path = REPO / "tests" / "integration" / "desktops" / "conftest.py"
-    spec = importlib.util.spec_from_file_location("desktops_fixtures", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_api_tier = _api_tier_fixtures()
+# the desktop image tests' helpers (image build, noVNC login) and their Chromium fixture
+helpers = _conftest_of("desktop_image", "desktop_image_helpers")
+browser = helpers.browser
+# the desktop tests' API-tier fixtures
+_api_tier = _conftest_of("desktops", "desktops_fixtures")
 kube, lab = _api_tier.kube, _api_tier.lab
 
 
@@ -282,21 +274,6 @@ def docker_host(engine):
         with contextlib.suppress(AssertionError):
             (ARTIFACTS / "culler-journal.log").write_text(host.journal())
         host.container.remove(force=True)
-
-
-@pytest.fixture(scope="session")
-def browser():
-    """Headless Chromium from Debian's package, driven by Playwright (no browser download)."""
-    from playwright.sync_api import sync_playwright
-
-    if not Path("/usr/bin/chromium").exists():
-        pytest.fail("the browser tests need Debian's chromium package (scripts/setup.sh installs it)")
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(
-            executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-dev-shm-usage"], headless=True
-        )
-        yield chromium
-        chromium.close()
 
 
 def shot(page, name):
