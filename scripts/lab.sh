@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The local lab: the whole system on this machine (see inventories/lab/hosts.yml).
 #
-#   scripts/lab.sh up       set up the machine, start the engine, build images, start the lab
+#   scripts/lab.sh up       set up the machine, start the engine, build images, start the lab (and its tailnet)
 #   scripts/lab.sh down     remove the lab and stop the engine (--keep-engine: leave the engine running)
 #   scripts/lab.sh status
 #
@@ -23,15 +23,18 @@ case "${1:-}" in
     k3s_version=$("$VENV/bin/python" -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["k3s_version"])' \
       "$REPO/inventories/lab/group_vars/k3s_cluster.yml")
     "$VENV/bin/python" "$REPO/tests/standins/k3s/build.py" --out "$CACHE/lab/k3s-airgap" "$k3s_version"
-    # the desktop image the lab's desktops run (the stand-in until the real one is built here), saved where
-    # scripts/lab/up.yml hands every *.tar to the nodes' k3s image import
+    # the desktop image the lab's desktops run (the collection's own, roles/desktop_image), built or found up to
+    # date and saved where scripts/lab/up.yml hands every *.tar to the nodes' k3s image import
     "$REPO/scripts/lab/save-images.sh" "$CACHE/lab/images"
     ansible-playbook "$REPO/scripts/lab/up.yml"
     # the robots: network namespaces 10.201.N.2 with their own sshd and roscore (scripts/lablib, root needed)
     PYTHONPATH="$REPO/scripts" "$VENV/bin/python" -m lablib --dir "$CACHE/lab/robots" up --count 3 \
       --prefix roverlab --subnet-base 10.201
+    # the lab's tailnet: headscale on 10.201.0.1 (lab-only), the robots and this machine on it
+    "$REPO/scripts/lab/tailnet.sh" up
     ;;
   down)
+    "$REPO/scripts/lab/tailnet.sh" down
     PYTHONPATH="$REPO/scripts" "$VENV/bin/python" -m lablib --dir "$CACHE/lab/robots" down
     if "$REPO/scripts/docker-engine.sh" status >/dev/null; then
       ansible-playbook "$REPO/scripts/lab/down.yml"

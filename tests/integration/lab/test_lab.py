@@ -3,20 +3,28 @@
 Runs exactly what a newcomer runs (`scripts/lab.sh up`, then `ansible-playbook site.yml` against the default
 inventory) and then the day-to-day playbooks on the result. The lab's rover nodes run the k3s STAND-IN: a
 launcher of the real Kubernetes components and containerd, built from their Go modules (docs/testing.md),
-so the desktops run as real pods in the node containers; the robots run real ROS 1.
+so the desktops run as real pods in the node containers, from the collection's own desktop image
+(roles/desktop_image, imported from the tarball scripts/lab/save-images.sh exports; a real Chromium logs in to one
+through a port-forward over the API server); the robots run real ROS 1, on the lab's tailnet as well.
 
-A lab that was already up is used as it is and left up; a lab this test brought up is removed again (the Docker
-engine stays: the test runner owns it).
+The `lab` fixture (conftest.py) brings the lab up for the session: a lab that was already up is used as it is and
+left up; a lab the session brought up is removed again (the Docker engine stays: the test runner owns it).
 """
 
+import base64
+import contextlib
+import json
 import os
 import re
 import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+import yaml
+from conftest import desktop_image_helpers as browsing
 
 REPO = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(REPO / "tests"))
@@ -24,6 +32,22 @@ from kubeapi import Api  # noqa: E402  (after the path setup above)
 
 PLAYBOOK = str(REPO / ".venv" / "bin" / "ansible-playbook")
 KUBECONFIG = REPO / ".cache" / "lab" / "kube" / "config.yaml"
+# the desktop's own programs, as their command lines show in the node container
+DESKTOP_PROCESSES = (
+    r"^Xvnc :\d",
+    r"\bwebsockify\b",
+    r"/opt/code-server/out/node/entry\.js",
+    r"^(sshd: )?/usr/sbin/sshd -D",
+)
+# what each of its ports says first: noVNC's page, code-server's redirect to its login page, the VNC and SSH banners
+DESKTOP_ANSWERS = {"novnc": r"200$", "code": r"302$", "vnc": r"RFB 003\.", "ssh": r"SSH-2\.0-"}
+# the k3s stand-in the lab's nodes run (scripts/lab.sh up builds it for the lab's k3s_version); it carries the
+# real kubectl
+LAB_K3S = yaml.safe_load((REPO / "inventories" / "lab" / "group_vars" / "k3s_cluster.yml").read_text())
+K3S = REPO / ".cache" / "lab" / "k3s-airgap" / LAB_K3S["k3s_version"] / "k3s"
+ARTIFACTS = REPO / ".cache" / "test-artifacts" / "lab"
+# what the collection's desktop image seeds into a new volume (roles/desktop_image)
+DESKTOP_SEED = REPO / "roles" / "desktop_image" / "files" / "seed"
 RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE)
 LAUNCH = [
     "-e",
@@ -54,15 +78,6 @@ def recap(output):
 
 def changed_hosts(output):
     return {host: counts[1] for host, counts in recap(output).items() if counts[1]}
-
-
-@pytest.fixture(scope="module")
-def lab():
-    was_up = run(str(REPO / "scripts" / "lab.sh"), "status", check=False).returncode == 0
-    run(str(REPO / "scripts" / "lab.sh"), "up")
-    yield
-    if not was_up:
-        run(str(REPO / "scripts" / "lab.sh"), "down", "--keep-engine")
 
 
 def api_get(path):
@@ -97,6 +112,44 @@ def test_both_rover_nodes_joined_the_cluster(lab):
     assert KUBECONFIG.stat().st_mode & 0o077 == 0, "the kubeconfig is readable by others"
 
 
+def test_the_lab_tailnet_has_every_robot_on_it(lab):
+    """scripts/lab.sh up starts the lab's tailnet: headscale on its lab-only address, the robots and this machine."""
+    deadline = time.monotonic() + 120
+    while True:
+        status = run(str(REPO / "scripts" / "lab" / "tailnet.sh"), "status", check=False)
+        if status.returncode == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(3)
+    assert status.returncode == 0, status.stdout + status.stderr
+    state = json.loads(status.stdout)
+    assert state["headscale"]["url"].startswith("https://10.201.0.1:"), state
+    assert set(state["robots"]) == {"roverlab-robot1", "roverlab-robot2", "roverlab-robot3"}, state
+    assert state["controller"]["running"] and state["controller"]["ip"], state
+
+
+# before the desktops start: the launch checks the robot's clock over SSH first, and on a busy two-core machine
+# (two desktops starting) a round trip can take longer than that check allows
+def test_ros_launch_starts_publishes_and_stops_on_the_robots(lab):
+    started = run(PLAYBOOK, "playbooks/ros_launch.yml", *LAUNCH)
+    assert len(re.findall(r"roverlab-robot\d\s+running", started.stdout)) == 3, started.stdout[-3000:]
+    try:
+        env = dict(os.environ, ROS_MASTER_URI="http://10.201.1.2:11311", ROS_IP="10.201.1.1")
+        echo = subprocess.run(
+            ["rostopic", "echo", "-n", "1", "/chatter"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert "data:" in echo.stdout, echo.stdout + echo.stderr
+        again = run(PLAYBOOK, "playbooks/ros_launch.yml", *LAUNCH)
+        assert changed_hosts(again.stdout) == {}
+    finally:
+        stopped = run(PLAYBOOK, "playbooks/ros_launch.yml", *LAUNCH, "-e", "ros_launch_state=stopped")
+    assert len(re.findall(r"roverlab-robot\d\s+stopped", stopped.stdout)) == 3, stopped.stdout[-3000:]
+
+
 def desktop_pods():
     pods = api_get("/api/v1/pods?labelSelector=app.kubernetes.io%2Fname%3Dclouddesktop")["items"]
     return {p["metadata"]["labels"]["app.kubernetes.io/instance"]: p for p in pods}
@@ -120,51 +173,116 @@ def test_desktops_reconcile_then_list(lab):
     assert len(rows) == 2, listing[-3000:]
 
 
+def pod_processes(node, pod):
+    """The command lines of the processes of POD's containers, found in its node container by their cgroups."""
+    ids = [s["containerID"].split("://", 1)[1] for s in pod["status"]["containerStatuses"]]
+    script = (
+        'for f in /proc/[0-9]*/cgroup; do if grep -qE "$1" "$f" 2>/dev/null; then '
+        'tr "\\0" " " <"${f%/cgroup}/cmdline"; echo; fi; done'
+    )
+    found = docker("exec", node, "sh", "-c", script, "sh", "|".join(ids))
+    return [line for line in found.stdout.splitlines() if line.strip()]
+
+
+def port_answer(node, address, port):
+    """What the desktop's port PORT says first, asked from NODE: an HTTP status for a web port, else its banner."""
+    if port["name"] in ("novnc", "code"):
+        url = "http://%s:%d/" % (address, port["port"])
+        return docker("exec", node, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", "10", url).stdout
+    script = 'exec 3<>"/dev/tcp/$1/$2"; timeout 10 head -c 12 <&3'
+    return docker("exec", node, "bash", "-c", script, "bash", address, str(port["port"])).stdout
+
+
 def test_desktop_pods_run_in_the_node_containers_and_answer_from_the_other_node(lab):
     pods = desktop_pods()
     assert set(pods) == {"alice", "bob"} and all(running(p) for p in pods.values()), pods
     nodes = {"roverlab-rover1", "roverlab-rover2"}
+    seed = sorted(p.name for p in (DESKTOP_SEED / "catkin_ws" / "src").iterdir())
     for user, pod in pods.items():
         node = pod["spec"]["nodeName"]
         assert node in nodes
-        # the desktop's processes are processes of that node container (the pod's containers run in it)
-        processes = docker("exec", node, "ps", "-eo", "args").stdout
-        assert "standin-desktop" in processes, processes
-        # its volume was bound by the local-path StorageClass and seeded by the init container
+        # the desktop's processes are processes of that node container (the pod's containers run in it): the
+        # collection's desktop image runs TigerVNC's Xvnc, noVNC's websockify, code-server and sshd (whose
+        # listener shows itself as "sshd: <command line> [listener] ...")
+        processes = "\n".join(pod_processes(node, pod))
+        for program in DESKTOP_PROCESSES:
+            assert re.search(program, processes, re.MULTILINE), (user, program, processes)
+        # its volume was bound by the local-path StorageClass and seeded from the image by the init container:
+        # the image's workspace (roles/desktop_image/files/seed), owned by the desktop user
         claim = api_get(
             "/api/v1/namespaces/%s/persistentvolumeclaims/%s-clouddesktop-storage"
             % (pod["metadata"]["namespace"], user)
         )
         assert claim["status"]["phase"] == "Bound"
         volume = api_get("/api/v1/persistentvolumes/%s" % claim["spec"]["volumeName"])
-        seeded = docker("exec", node, "ls", volume["spec"]["hostPath"]["path"] + "/catkin_ws/src")
-        assert "prrexamples" in seeded.stdout, seeded.stdout + seeded.stderr
-        # its Service answers from the other node (kube-proxy's rules, the pod network's routes)
+        src = volume["spec"]["hostPath"]["path"] + "/catkin_ws/src"
+        seeded = docker("exec", node, "sh", "-c", 'ls -A "$1"; stat -c "%u" "$1"', "sh", src)
+        listing = seeded.stdout.split()
+        assert listing[:-1] and set(seed) <= set(listing[:-1]), (seed, seeded.stdout + seeded.stderr)
+        assert listing[-1] == "1000", "the seeded workspace is not the desktop user's: " + seeded.stdout
+        # its Service answers on every port from the other node (kube-proxy's rules, the pod network's routes)
         service = api_get("/api/v1/namespaces/%s/services/%s-clouddesktop" % (pod["metadata"]["namespace"], user))
         other = (nodes - {node}).pop()
-        for port in service["spec"]["ports"]:
-            if port["name"] in ("novnc", "code"):
-                url = "http://%s:%d/" % (service["spec"]["clusterIP"], port["port"])
-                answer = docker("exec", other, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", "10", url)
-                assert answer.stdout in ("200", "302", "401"), (url, other, answer.stdout, answer.stderr)
+        # a desktop that has just started may not answer on every port yet (code-server answered 404 for a while
+        # on a busy machine)
+        deadline = time.monotonic() + 240
+        while True:
+            answers = {p["name"]: port_answer(other, service["spec"]["clusterIP"], p) for p in service["spec"]["ports"]}
+            if all(re.match(DESKTOP_ANSWERS[name], answers.get(name, "")) for name in DESKTOP_ANSWERS):
+                break
+            assert time.monotonic() < deadline, (user, answers)
+            time.sleep(5)
 
 
-def test_ros_launch_starts_publishes_and_stops_on_the_robots(lab):
-    started = run(PLAYBOOK, "playbooks/ros_launch.yml", *LAUNCH)
-    assert len(re.findall(r"roverlab-robot\d\s+running", started.stdout)) == 3, started.stdout[-3000:]
+@contextlib.contextmanager
+def port_forward(namespace, service, port, log):
+    """A loopback port of this machine forwarded to SERVICE's PORT over the lab's API server (`kubectl
+    port-forward`: API server, kubelet, containerd into the pod's network namespace)."""
+    argv = [str(K3S), "kubectl", "--kubeconfig", str(KUBECONFIG), "-n", namespace, "port-forward"]
+    argv += ["--address", "127.0.0.1", "service/%s" % service, ":%d" % port]
+    with open(log, "w") as out:
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
     try:
-        env = dict(os.environ, ROS_MASTER_URI="http://10.201.1.2:11311", ROS_IP="10.201.1.1")
-        echo = subprocess.run(
-            ["rostopic", "echo", "-n", "1", "/chatter"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        assert "data:" in echo.stdout, echo.stdout + echo.stderr
-        again = run(PLAYBOOK, "playbooks/ros_launch.yml", *LAUNCH)
-        assert changed_hosts(again.stdout) == {}
+        deadline = time.monotonic() + 60
+        while not re.search(r"Forwarding from 127\.0\.0\.1:(\d+)", log.read_text()):
+            assert proc.poll() is None and time.monotonic() < deadline, "port-forward: " + log.read_text()
+            time.sleep(0.5)
+        yield int(re.search(r"Forwarding from 127\.0\.0\.1:(\d+)", log.read_text()).group(1))
     finally:
-        stopped = run(PLAYBOOK, "playbooks/ros_launch.yml", *LAUNCH, "-e", "ros_launch_state=stopped")
-    assert len(re.findall(r"roverlab-robot\d\s+stopped", stopped.stdout)) == 3, stopped.stdout[-3000:]
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_a_browser_logs_in_to_a_lab_desktop_with_the_password_of_its_secret(lab, browser, tmp_path):
+    pod = desktop_pods()["alice"]
+    namespace = pod["metadata"]["namespace"]
+    secret = api_get("/api/v1/namespaces/%s/secrets/alice-clouddesktop" % namespace)
+    password = base64.b64decode(secret["data"]["password"]).decode()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with port_forward(namespace, "alice-clouddesktop", 80, tmp_path / "port-forward.log") as port:
+        desktop = SimpleNamespace(url=lambda _port_name, path: "http://127.0.0.1:%d%s" % (port, path))
+        context = browser.new_context(viewport={"width": 1280, "height": 860})
+        try:
+            page = context.new_page()
+            # a wrong password is refused (VNC compares the first 8 characters: change the first one)
+            browsing.log_in_to_novnc(page, desktop, ("x" if password[0] != "x" else "y") + password[1:])
+            page.wait_for_selector("#noVNC_status.noVNC_status_error", timeout=120000)
+            assert "Authentication failure" in page.inner_text("#noVNC_status")
+            assert page.query_selector("html.noVNC_connected") is None
+            # the Secret's password opens the desktop, and Xfce is drawn (not one colour: a black root window)
+            page = context.new_page()
+            browsing.log_in_to_novnc(page, desktop, password)
+            page.wait_for_selector("html.noVNC_connected", timeout=120000)
+            deadline = time.monotonic() + 120
+            while True:
+                colours, top_share = browsing.canvas_colours(page)
+                if (colours >= 32 and top_share < 0.97) or time.monotonic() > deadline:
+                    break
+                time.sleep(1)
+            page.screenshot(path=str(ARTIFACTS / "lab-novnc-desktop.png"))
+            assert colours >= 32 and top_share < 0.97, "the desktop is not drawn: %d colours, top %.0f%%" % (
+                colours,
+                100 * top_share,
+            )
+        finally:
+            context.close()
