@@ -107,7 +107,9 @@ def all_stages():
     for bench in sorted((REPO / "benchmarks").glob("*_bench.py")):
         name = bench.name[: -len("_bench.py")]
         command = [sys.executable, str(bench.relative_to(REPO)), "--rounds", "1", *BENCH_ARGS.get(name, ())]
-        stages.append(Stage("bench-%s" % name, [command], solo=True, show_tail=BENCH_TAIL_LINES))
+        stages.append(
+            Stage("bench-%s" % name, [command], solo=True, engine=name in BENCH_ENGINE, show_tail=BENCH_TAIL_LINES)
+        )
     return stages
 
 
@@ -209,6 +211,8 @@ def galaxy_importer(log):
 
 # a benchmark's sizes for the test run, where its defaults would take most of CI's time (by hand: its defaults)
 BENCH_ARGS = {"desktops": ("--users", "10", "100")}
+# benchmarks that run containers on the project's Docker engine
+BENCH_ENGINE = {"desktop_image", "site"}
 BUILD_TIMEOUT = 45 * 60
 K3S_BUILD = [sys.executable, "tests/standins/k3s/build.py", "--binary-only", str(CACHE / "go" / "bin")]
 TAILNET_BUILD = [sys.executable, "scripts/lab/tailnet/build.py", "--out", str(CACHE / "lab" / "tailnet" / "bin")]
