@@ -44,10 +44,18 @@ case "${1:-}" in
     fi
     ;;
   status)
-    # exit 0 only when the engine runs and both rover node containers are up
+    # exit 0 only when the engine runs and the lab's own rover node containers (scripts/lab/vars.yml) are up; other
+    # node containers on the engine (a benchmark's) do not count
     "$REPO/scripts/docker-engine.sh" status >/dev/null || { echo "engine stopped"; exit 3; }
-    docker ps --filter label=roverlab.lab --format '{{.Names}}\t{{.Status}}'
-    [ "$(docker ps -q --filter label=roverlab.lab | wc -l)" -ge 2 ] || exit 3
+    nodes=$("$VENV/bin/python" -c 'import sys, yaml; print(" ".join(n["name"] for n in yaml.safe_load(open(sys.argv[1]))["lab_nodes"]))' \
+      "$REPO/scripts/lab/vars.yml")
+    down=0
+    for node in $nodes; do
+      state=$(docker inspect -f '{{.State.Status}}' "$node" 2>/dev/null || echo absent)
+      printf '%s\t%s\n' "$node" "$state"
+      [ "$state" = running ] || down=1
+    done
+    [ "$down" = 0 ] || exit 3
     ;;
   *)
     echo "usage: $0 up|down|status" >&2
