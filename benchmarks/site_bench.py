@@ -108,7 +108,9 @@ class Bench:
         }
 
     def run(self, *argv, timeout=1800):
-        proc = subprocess.run(argv, cwd=REPO, env=self.env, capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(
+            argv, cwd=REPO, env=self.env, capture_output=True, text=True, timeout=timeout, check=False
+        )
         if proc.returncode != 0:
             raise RuntimeError(
                 "%s failed (rc %d):\n%s\n%s"
@@ -163,7 +165,7 @@ def main():
         for number in range(1, args.rounds + 1):
             bench.nodes("down")  # leftovers of a killed run
             bench.nodes("up")
-            first, first_tasks, _ = bench.site()
+            first, first_tasks, first_changed = bench.site()
             again, again_tasks, changed = bench.site()
             rounds.append(
                 {"first": round(first, 1), "no_change": round(again, 1), "ok_tasks": [first_tasks, again_tasks]}
@@ -173,6 +175,9 @@ def main():
                 % (number, first, first_tasks, again, again_tasks, again / first),
                 flush=True,
             )
+            if not first_changed:
+                failed = "the first build changed nothing: the nodes were not fresh"
+                break
             if changed:
                 failed = "the no-change run changed something: %s" % changed
                 break
