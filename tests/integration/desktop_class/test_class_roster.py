@@ -3,8 +3,8 @@ for real (30 desktops, 30 handouts only the admin can read), again (changed=0); 
 stopped, and purged only with the confirmation naming exactly them); every bad row reported at once by line number.
 
 The API tier has no kubelets and no local-path provisioner, so a volume is never bound and holds no data here: the
-offboarding's backup step finds nothing to archive and says so. The backup of real data, byte for byte, runs on the
-lab's real pods (test_class_backup.py).
+offboarding's backup step finds nothing to archive and says so. The backup of real data, byte for byte, is tested on
+a Docker host (molecule desktop_docker); on the lab's real pods it is not tested yet (docs/testing.md).
 """
 
 import json
