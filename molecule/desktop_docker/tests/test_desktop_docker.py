@@ -17,6 +17,7 @@ import socket
 import stat
 import struct
 import subprocess
+import sys
 import tarfile
 import time
 import urllib.error
@@ -37,7 +38,11 @@ except ImportError:  # pragma: no cover - older cryptography
 EPHEMERAL = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
 INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
 PLAYBOOK = Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"]) / "converge.yml"
-SEED = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"]) / "roles" / "desktop_image" / "files" / "seed"
+PROJECT = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
+SEED = PROJECT / "roles" / "desktop_image" / "files" / "seed"
+sys.path.insert(0, str(PROJECT / "tests"))
+from testkit import wait_for  # noqa: E402  (tests/ is not a package on sys.path)
+
 SECRETS = EPHEMERAL / "docker-host" / "secrets"
 BACKUPS = EPHEMERAL / "docker-host" / "backups"
 HOST = "desktop-docker-host"
@@ -133,17 +138,6 @@ def as_student(engine, user, script):
     assert result.exit_code == 0, result.output.decode(errors="replace")
 
 
-def wait_for(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out after %d s waiting for %s" % (timeout, what))
-        time.sleep(1)
-
-
 def wait_ready(engine, user, timeout=START_TIMEOUT):
     """Until USER's desktop answers: its own health check of noVNC, VNC and sshd (it reads listening sockets, so
     it does not count against TigerVNC's blacklist), then noVNC on the published port."""
@@ -155,7 +149,7 @@ def wait_ready(engine, user, timeout=START_TIMEOUT):
         return desktop.exec_run(["desktop-healthcheck", "novnc", "vnc", "ssh"]).exit_code == 0
 
     try:
-        wait_for(ready, timeout, "%s's desktop to answer" % user)
+        wait_for(ready, timeout, interval=1, what="%s's desktop to answer" % user)
     except AssertionError as exc:
         logs = container(engine, user).logs(tail=40).decode(errors="replace")
         raise AssertionError("%s; the container's last lines:\n%s" % (exc, logs)) from None

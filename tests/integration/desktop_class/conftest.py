@@ -14,11 +14,11 @@ tests/integration/desktops/conftest.py.
 """
 
 import contextlib
-import importlib.util
 import json
 import os
 import re
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -26,6 +26,10 @@ import docker
 import pytest
 
 REPO = Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(REPO / "tests"))
+
+from testkit import conftest_of  # noqa: E402  (tests/ is not a package on sys.path)
+
 CACHE = REPO / ".cache"
 ARTIFACTS = CACHE / "test-artifacts" / "desktop_class"
 WORK = CACHE / "desktop-class"
@@ -40,20 +44,11 @@ RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s
 PORT_BASE = {"novnc": 23080, "code": 23180, "vnc": 23900, "ssh": 23222}
 
 
-def _conftest_of(folder, module_name):
-    """Another integration folder's conftest, loaded by path (two conftest modules cannot both be `conftest`)."""
-    path = REPO / "tests" / "integration" / folder / "conftest.py"
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 # the desktop image tests' helpers (image build, noVNC login) and their Chromium fixture
-helpers = _conftest_of("desktop_image", "desktop_image_helpers")
+helpers = conftest_of("desktop_image", "desktop_image_helpers")
 browser = helpers.browser
 # the desktop tests' API-tier fixtures
-_api_tier = _conftest_of("desktops", "desktops_fixtures")
+_api_tier = conftest_of("desktops", "desktops_fixtures")
 kube, lab = _api_tier.kube, _api_tier.lab
 
 

@@ -30,8 +30,10 @@ from PIL import Image
 
 REPO = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(REPO / "scripts"))
+sys.path.insert(0, str(REPO / "tests"))
 
 from lablib import RobotLab, free_subnet_base  # noqa: E402  (scripts/ is not a package on sys.path)
+from testkit import wait_for  # noqa: E402  (tests/ is not a package on sys.path)
 
 CACHE = REPO / ".cache"
 ARTIFACTS = CACHE / "test-artifacts" / "desktop_image"
@@ -122,17 +124,6 @@ def built_image(engine):
     assert rc == 0, output[-8000:]
     record("build", {"seconds": round(seconds, 1), "changed": recap(output)[1]})
     return {"output": output, "seconds": seconds}
-
-
-def wait_for(predicate, timeout=60.0, interval=0.5, what="condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out after %.0f s waiting for %s" % (timeout, what))
-        time.sleep(interval)
 
 
 def http_status(url):

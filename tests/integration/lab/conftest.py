@@ -1,26 +1,19 @@
 """Fixtures for the lab tests: the local lab itself, and the desktop image tests' Chromium fixture and browser
 helpers (Debian's Chromium driven by Playwright) for the browser check of a lab desktop."""
 
-import importlib.util
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(REPO / "tests"))
 
-
-def _conftest_of(folder, module_name):
-    """Another integration folder's conftest, loaded by path (two conftest modules cannot both be `conftest`)."""
-    path = REPO / "tests" / "integration" / folder / "conftest.py"
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
+from testkit import conftest_of  # noqa: E402  (tests/ is not a package on sys.path)
 
 # canvas_colours and log_in_to_novnc, and the session's headless Chromium
-desktop_image_helpers = _conftest_of("desktop_image", "desktop_image_helpers")
+desktop_image_helpers = conftest_of("desktop_image", "desktop_image_helpers")
 browser = desktop_image_helpers.browser
 
 

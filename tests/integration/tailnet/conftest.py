@@ -31,9 +31,11 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(REPO / "scripts"))
+sys.path.insert(0, str(REPO / "tests"))
 
 from lablib import RobotLab, free_subnet_base  # noqa: E402  (scripts/ is not a package on sys.path)
 from lablib.tailnet import DESKTOPS_USER, LabTailnet  # noqa: E402
+from testkit import wait_for  # noqa: E402  (tests/ is not a package on sys.path)
 
 CACHE = REPO / ".cache"
 BIN_DIR = CACHE / "lab" / "tailnet" / "bin"
@@ -93,17 +95,6 @@ def container_logs(container, since=None):
     """What CONTAINER wrote (since a log_mark()), standard output and error together."""
     proc = docker("logs", *(["--since", since] if since else []), container, check=False)
     return proc.stdout + proc.stderr
-
-
-def wait_for(predicate, timeout=60.0, interval=0.5, what="condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out after %.0f s waiting for %s" % (timeout, what))
-        time.sleep(interval)
 
 
 def netns_exec(name, *argv, env=None, timeout=60, check=True):
