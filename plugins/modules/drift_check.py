@@ -166,10 +166,10 @@ def file_differences(entry):
     found = []
     if entry.get("mode") and stat.S_IMODE(info.st_mode) != int(entry["mode"], 8):
         found.append("%s: mode %04o, must be %s" % (path, stat.S_IMODE(info.st_mode), entry["mode"]))
-    if entry.get("owner") and _name(pwd.getpwuid, info.st_uid) != entry["owner"]:
-        found.append("%s: owner %s, must be %s" % (path, _name(pwd.getpwuid, info.st_uid), entry["owner"]))
-    if entry.get("group") and _name(grp.getgrgid, info.st_gid) != entry["group"]:
-        found.append("%s: group %s, must be %s" % (path, _name(grp.getgrgid, info.st_gid), entry["group"]))
+    for key, lookup, ident in (("owner", pwd.getpwuid, info.st_uid), ("group", grp.getgrgid, info.st_gid)):
+        actual = _name(lookup, ident) if entry.get(key) else None
+        if actual is not None and actual != entry[key]:
+            found.append("%s: %s %s, must be %s" % (path, key, actual, entry[key]))
     if state == "file" and entry.get("sha256") and _sha256(path) != entry["sha256"].lower():
         found.append("%s: content differs" % path)
     return found
