@@ -184,7 +184,13 @@ def http(url, data=None, timeout=60):
 def vscode_login(user, secret, timeout=START_TIMEOUT):
     """Log in to code-server on USER's published port with SECRET: True when it sets its session cookie and sends
     the browser on (302), False when it shows the login page again; code-server's first start may take minutes."""
-    status, body, headers = http("http://127.0.0.1:%d/login" % port(user, "vscode"), {"password": secret}, timeout)
+    deadline = time.monotonic() + timeout
+    while True:
+        status, body, headers = http("http://127.0.0.1:%d/login" % port(user, "vscode"), {"password": secret}, timeout)
+        # code-server listens before it adds its routes: a just-started one answers "Cannot POST /login" for a moment
+        if not (status == 404 and "Cannot POST /login" in body) or time.monotonic() > deadline:
+            break
+        time.sleep(1)
     if status == 302:
         assert "code-server-session=" in (headers.get("Set-Cookie") or "")
         return True

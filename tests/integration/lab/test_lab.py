@@ -160,13 +160,32 @@ def running(pod):
     return pod["status"].get("phase") == "Running" and statuses and all(s.get("ready") for s in statuses)
 
 
+def why_not_running(pods):
+    """What keeps PODS from running, for a failure message: each pod's phase, the scheduler's message and its
+    containers' waiting reasons, then each node's taints and its conditions other than Ready."""
+    lines = []
+    for user, pod in sorted(pods.items()):
+        status = pod["status"]
+        said = [c.get("message") or c.get("reason") for c in status.get("conditions") or [] if c["status"] != "True"]
+        for container in status.get("initContainerStatuses", []) + status.get("containerStatuses", []):
+            waiting = container.get("state", {}).get("waiting")
+            if waiting:
+                said.append("%s: %s %s" % (container["name"], waiting.get("reason"), waiting.get("message", "")))
+        lines.append("%s: %s; %s" % (user, status.get("phase"), "; ".join(filter(None, said))))
+    for node in api_get("/api/v1/nodes")["items"]:
+        taints = ["%s:%s" % (t["key"], t["effect"]) for t in node["spec"].get("taints") or []]
+        conditions = {c["type"]: c["status"] for c in node["status"].get("conditions") or []}
+        lines.append("node %s: taints %s, conditions %s" % (node["metadata"]["name"], taints, conditions))
+    return "\n".join(lines)
+
+
 def test_desktops_reconcile_then_list(lab):
     run(PLAYBOOK, "roverlab.clouddesktop.desktops")
     again = run(PLAYBOOK, "roverlab.clouddesktop.desktops")
     assert changed_hosts(again.stdout) == {}
     deadline = time.monotonic() + 300
     while not (len(desktop_pods()) == 2 and all(running(p) for p in desktop_pods().values())):
-        assert time.monotonic() < deadline, {u: p["status"] for u, p in desktop_pods().items()}
+        assert time.monotonic() < deadline, why_not_running(desktop_pods())
         time.sleep(3)
     listing = run(PLAYBOOK, "roverlab.clouddesktop.desktop_list").stdout
     rows = [line for line in listing.splitlines() if re.search(r"\b(alice|bob)\b.*\bRunning\b", line)]
@@ -195,7 +214,7 @@ def port_answer(node, address, port):
 
 def test_desktop_pods_run_in_the_node_containers_and_answer_from_the_other_node(lab):
     pods = desktop_pods()
-    assert set(pods) == {"alice", "bob"} and all(running(p) for p in pods.values()), pods
+    assert set(pods) == {"alice", "bob"} and all(running(p) for p in pods.values()), why_not_running(pods)
     nodes = {"roverlab-rover1", "roverlab-rover2"}
     seed = sorted(p.name for p in (DESKTOP_SEED / "catkin_ws" / "src").iterdir())
     for user, pod in pods.items():
