@@ -115,6 +115,17 @@ def desktop_keys_to_issue(desktops, live_secrets, explicit_keys=None):
     return credentials.keys_to_issue(desktops, live_secrets, explicit_keys)
 
 
+def desktop_tailnet_keys(desktops, live_secrets, explicit_keys=None):
+    """{tailnet host: {user, key}} of the Kubernetes desktops whose key the coordination server's API issues (none
+    given in the inventory); ``key`` is the one kept in the desktop's Secret, '' when none. Secret: no_log."""
+    live_secrets = _live(live_secrets, "desktop_tailnet_keys")
+    if not isinstance(desktops, list) or not isinstance(live_secrets, list):
+        raise AnsibleFilterError("desktop_tailnet_keys needs the checked desktops and the Secrets read back")
+    return credentials.issuer_keys(
+        desktops, live_secrets, explicit_keys, lambda desktop: contract.tailnet_hostname(desktop, "kubernetes")
+    )
+
+
 def desktop_handout(desktops, run_credentials, live_secrets, live, namespaces, tls=False, shared_key=""):
     """Entries of the credentials handout, by user: the desktops of this run and every other desktop the cluster runs.
 
@@ -198,12 +209,13 @@ def desktop_dns_changes(record_sets, desktops, mode, domain, address, ttl=300):
     return dns.plan_records(record_sets, wanted, removed)
 
 
-def desktop_rows(deployments, pods, ingresses, namespaces=None):
+def desktop_rows(deployments, pods, ingresses, namespaces=None, tailnet=None):
     """One row per desktop Deployment: user, tier, namespace, url, code_url, node, cpu, memory, gpu, phase.
 
     ``namespaces`` maps tiers to namespaces (cloud_desktop_namespaces) to show ``prod``/``dev``. A stopped
     desktop (no replica) shows ``Stopped``; a pod that waits for a node shows why (``Pending (Unschedulable:
-    Insufficient nvidia.com/gpu)``).
+    Insufficient nvidia.com/gpu)``). ``tailnet``, tailnet_info's ``hosts`` ({deployment name: {state, detail}}),
+    adds ``tailnet`` (the state word) and ``tailnet_detail`` to each row it names.
     """
     tier_of = {ns: tier for tier, ns in (namespaces or {}).items()}
     pods_by_user = {}
@@ -244,13 +256,17 @@ def desktop_rows(deployments, pods, ingresses, namespaces=None):
                 "phase": phase,
             }
         )
+        seen = (tailnet or {}).get(meta.get("name"))
+        if seen:
+            rows[-1].update(tailnet=seen.get("state") or "", tailnet_detail=seen.get("detail") or "")
     return sorted(rows, key=lambda r: (r["user"], r["namespace"]))
 
 
 def desktop_table(rows):
     """Rows from desktop_rows as aligned text lines, with a header."""
-    header = [title for _key, title in TABLE_COLUMNS]
-    body = [[str(row.get(key, "")) or "-" for key, _title in TABLE_COLUMNS] for row in rows or []]
+    columns = TABLE_COLUMNS + ((("tailnet", "TAILNET"),) if any("tailnet" in row for row in rows or []) else ())
+    header = [title for _key, title in columns]
+    body = [[str(row.get(key, "")) or "-" for key, _title in columns] for row in rows or []]
     widths = [max(len(cells[i]) for cells in [header, *body]) for i in range(len(header))]
     return ["  ".join(cell.ljust(width) for cell, width in zip(cells, widths)).rstrip() for cells in [header, *body]]
 
@@ -323,6 +339,7 @@ class FilterModule:
             "desktop_plan": desktop_plan,
             "desktop_credentials": desktop_credentials,
             "desktop_keys_to_issue": desktop_keys_to_issue,
+            "desktop_tailnet_keys": desktop_tailnet_keys,
             "desktop_dns_changes": desktop_dns_changes,
             "desktop_handout": desktop_handout,
             "desktop_rows": desktop_rows,

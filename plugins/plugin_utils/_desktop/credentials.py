@@ -7,8 +7,10 @@ PRIVATE to the collection: not a public API. Standard library only, Python 3.8 s
 
 A password is generated once per user (``secrets``, letters and digits) and from then on read back from the
 user's Secret, never regenerated. A Tailscale key comes from, first match wins: the user's own
-``tailscale_auth_key``, the role's ``{user: key}`` dict, the key already in the user's Secret, a key issued
-by the hook command, the shared key. Values returned here are secrets: callers must use no_log.
+``tailscale_auth_key``, the role's ``{user: key}`` dict, a key issued in this run (by the hook command for a
+desktop that has none, or by the coordination server's API for one that has none or whose kept key the server no
+longer takes), the key already in the user's Secret, the shared key. Values returned here are secrets: callers
+must use no_log.
 """
 
 import base64
@@ -56,6 +58,18 @@ def keys_to_issue(desktops, live_secrets, explicit_keys):
     ]
 
 
+def issuer_keys(desktops, live_secrets, explicit_keys, hostname):
+    """{tailnet host: {user, key}} of the desktops whose key the coordination server's API issues (none given in
+    the inventory): the key kept in the desktop's Secret, or '' when it has none yet. HOSTNAME(desktop) is the
+    name the desktop joins the tailnet with."""
+    kept = kept_secrets(desktops, live_secrets)
+    return {
+        hostname(d): {"user": d["name"], "key": kept.get(d["name"], {}).get(TAILSCALE_KEY) or ""}
+        for d in desktops
+        if not (explicit_keys or {}).get(d["name"])
+    }
+
+
 def plan_credentials(desktops, live_secrets, explicit_keys=None, issued_keys=None, shared_key="", length=20):
     """{user: {password, tailscale_auth_key, password_kept, key_source}} for the given desktops."""
     kept = kept_secrets(desktops, live_secrets)
@@ -66,8 +80,8 @@ def plan_credentials(desktops, live_secrets, explicit_keys=None, issued_keys=Non
         password = old.get(PASSWORD_KEY)
         sources = (
             ("user", (explicit_keys or {}).get(name)),
-            ("kept", old.get(TAILSCALE_KEY)),
             ("hook", (issued_keys or {}).get(name)),
+            ("kept", old.get(TAILSCALE_KEY)),
             ("shared", shared_key),
         )
         source, key = next(((s, k) for s, k in sources if k), ("none", ""))

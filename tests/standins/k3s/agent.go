@@ -244,7 +244,10 @@ func (a *agentConfig) start(ctx context.Context, errs chan error) error {
 			return err
 		}
 	}
-	network := &nodeNetwork{client: nodeClient, name: name, dataDir: a.dataDir, cniDir: a.path("etc", "cni", "net.d")}
+	network := &nodeNetwork{
+		client: nodeClient, name: name, dataDir: a.dataDir, cniDir: a.path("etc", "cni", "net.d"),
+		clusterCIDR: a.clusterCIDR,
+	}
 	go network.run(ctx)
 	go runLocalPathSweeper(ctx, nodeClient, name)
 	logf("node %s registered (%s, kubelet %s, %s)", name, a.role, node.Status.NodeInfo.KubeletVersion, containerdVersion(ctx))
@@ -299,9 +302,15 @@ staticPodPath: %s
 serializeImagePulls: false
 # the machines' capability set lacks CAP_SYS_RESOURCE: the kubelet may not lower its own OOM score
 oomScoreAdj: 0
+# the lab's nodes are containers on one shared disk, where other test stages come and go: no disk-based
+# eviction (0%% turns a signal off), or a full build cache elsewhere taints both nodes with disk-pressure and
+# no desktop can be scheduled; the imported images are pinned against image garbage collection (containerd.go)
 evictionHard:
-  imagefs.available: 5%%
-  nodefs.available: 5%%
+  imagefs.available: 0%%
+  imagefs.inodesFree: 0%%
+  nodefs.available: 0%%
+  nodefs.inodesFree: 0%%
+  memory.available: 100Mi
 `, driver, runtimeEndpoint, caFile, a.clusterDNS, resolv, a.path("pod-manifests"))
 	_, err := writeIfChanged(path, []byte(text), 0o600)
 	return err

@@ -3,7 +3,9 @@ package main
 // The node network: STAND-IN for flannel (k3s's default CNI, not available as a Go module here), shaped
 // like flannel's host-gw backend. Pods get addresses from Debian's bridge and host-local CNI plugins in the
 // node's podCIDR (allocated by kube-controller-manager); every node routes the other nodes' podCIDRs via
-// their InternalIP, read from the Node objects. kube-proxy (iptables mode) does the Services.
+// their InternalIP, read from the Node objects. kube-proxy (iptables mode) does the Services. Like flannel
+// (ipMasq, on in k3s), traffic from a pod to anything outside the cluster CIDR leaves with the node's address:
+// without it a desktop pod reaches no address beyond the nodes (the lab's tailnet server among them).
 
 import (
 	"context"
@@ -11,7 +13,9 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/vishvananda/netlink"
@@ -23,17 +27,59 @@ import (
 const cniConfName = "10-roverlab-hostgw.conflist"
 
 type nodeNetwork struct {
-	client  kubernetes.Interface
-	name    string
-	dataDir string
-	cniDir  string
-	routes  map[string]string // podCIDR -> gateway we set
+	client      kubernetes.Interface
+	name        string
+	dataDir     string
+	cniDir      string
+	clusterCIDR string
+	routes      map[string]string // podCIDR -> gateway we set
+}
+
+// The nat chain of the pods' egress masquerade (flannel's is FLANNEL-POSTRTG).
+const masqueradeChain = "ROVERLAB-POSTRTG"
+
+// masquerade makes traffic from the cluster CIDR to outside it leave with the node's address; pod to pod
+// traffic keeps its addresses. The chain is rebuilt at every start.
+func (n *nodeNetwork) masquerade() error {
+	iptables := func(args ...string) error {
+		out, err := exec.Command("iptables", append([]string{"-w", "-t", "nat"}, args...)...).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("iptables %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+		}
+		return nil
+	}
+	if iptables("-L", masqueradeChain, "-n") != nil {
+		if err := iptables("-N", masqueradeChain); err != nil {
+			return err
+		}
+	}
+	jump := []string{"POSTROUTING", "-m", "comment", "--comment", "roverlab pod egress", "-j", masqueradeChain}
+	if iptables(append([]string{"-C"}, jump...)...) != nil {
+		if err := iptables(append([]string{"-A"}, jump...)...); err != nil {
+			return err
+		}
+	}
+	rules := [][]string{
+		{"-F", masqueradeChain},
+		{"-A", masqueradeChain, "-s", n.clusterCIDR, "-d", n.clusterCIDR, "-j", "RETURN"},
+		{"-A", masqueradeChain, "-s", n.clusterCIDR, "!", "-d", "224.0.0.0/4", "-j", "MASQUERADE", "--random-fully"},
+	}
+	for _, rule := range rules {
+		if err := iptables(rule...); err != nil {
+			return err
+		}
+	}
+	logf("network: pods' traffic beyond %s masqueraded (nat %s)", n.clusterCIDR, masqueradeChain)
+	return nil
 }
 
 func (n *nodeNetwork) run(ctx context.Context) {
 	n.routes = map[string]string{}
 	if err := os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1"), 0o644); err != nil {
 		logf("network: enabling IP forwarding: %v", err)
+	}
+	if err := n.masquerade(); err != nil {
+		logf("network: %v", err)
 	}
 	for {
 		if err := n.sync(ctx); err != nil {

@@ -18,6 +18,7 @@ from ansible_collections.roverlab.clouddesktop.plugins.filter.desktop import (
     desktop_plan,
     desktop_rows,
     desktop_table,
+    desktop_tailnet_keys,
 )
 
 USER = "clouddesktop.roverlab.io/user"
@@ -93,6 +94,37 @@ def test_rows_and_table():
     assert len({line.index("URL") if "URL" in line else None for line in table[:1]}) == 1
 
 
+def test_rows_say_where_each_desktop_stands_on_the_tailnet_and_the_table_shows_it():
+    tailnet = {
+        "alice-clouddesktop": {"state": "online", "detail": "100.64.0.7"},
+        "bob-clouddesktop": {"state": "key-expired", "detail": "its auth key is expired ...: re-key the desktop"},
+    }
+    rows = desktop_rows([deployment("alice"), deployment("bob"), deployment("carol")], [], [], NAMESPACES, tailnet)
+    states = [(r["user"], r.get("tailnet")) for r in rows]
+    assert states == [("alice", "online"), ("bob", "key-expired"), ("carol", None)]
+    assert rows[1]["tailnet_detail"].endswith("re-key the desktop")
+    table = desktop_table(rows)
+    assert table[0].split()[-1] == "TAILNET"
+    assert [line.split()[-1] for line in table[1:]] == ["online", "key-expired", "-"]
+    # without tailnet states, no column
+    assert "TAILNET" not in desktop_table(desktop_rows([deployment("alice")], [], []))[0]
+
+
+def test_tailnet_keys_name_each_desktop_by_its_deployment_with_its_kept_key():
+    live = [secret("bob", password="p", tailscale_authkey="tskey-kept")]
+    desktops = [
+        {"name": "alice", "namespace": "clouddesktop-prod"},
+        {"name": "bob", "namespace": "clouddesktop-prod"},
+        {"name": "carol", "namespace": "clouddesktop-prod"},
+    ]
+    assert desktop_tailnet_keys(desktops, live, {"carol": "tskey-own"}) == {
+        "alice-clouddesktop": {"user": "alice", "key": ""},
+        "bob-clouddesktop": {"user": "bob", "key": "tskey-kept"},
+    }
+    with pytest.raises(AnsibleFilterError):
+        desktop_tailnet_keys("alice", live)
+
+
 def test_a_desktop_without_pods_says_so():
     (row,) = desktop_rows([deployment("dave")], [], [])
     assert row["phase"] == "NoPod" and row["url"] == ""
@@ -164,6 +196,7 @@ def test_all_filters_are_registered():
         "desktop_plan",
         "desktop_credentials",
         "desktop_keys_to_issue",
+        "desktop_tailnet_keys",
         "desktop_dns_changes",
         "desktop_handout",
         "desktop_rows",

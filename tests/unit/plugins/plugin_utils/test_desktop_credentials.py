@@ -46,7 +46,7 @@ def test_key_sources_in_order():
         [*DESKTOPS, {"name": "carol", "namespace": "clouddesktop-prod"}, {"name": "dave", "namespace": "x"}],
         secrets,
         explicit_keys={"alice": "tskey-alice"},
-        issued_keys={"carol": "tskey-issued", "bob": "tskey-not-used"},
+        issued_keys={"carol": "tskey-issued", "alice": "tskey-not-used"},
         shared_key="tskey-shared",
     )
     assert [(result[u]["tailscale_auth_key"], result[u]["key_source"]) for u in ("alice", "bob", "carol", "dave")] == [
@@ -55,6 +55,9 @@ def test_key_sources_in_order():
         ("tskey-issued", "hook"),
         ("tskey-shared", "shared"),
     ]
+    # a key issued in this run replaces the kept one: that is a re-key (the server no longer took the kept key)
+    rekeyed = creds.plan_credentials(DESKTOPS, secrets, issued_keys={"bob": "tskey-new"})
+    assert (rekeyed["bob"]["tailscale_auth_key"], rekeyed["bob"]["key_source"]) == ("tskey-new", "hook")
     assert creds.plan_credentials(DESKTOPS[:1], [])["alice"]["key_source"] == "none"
 
 
