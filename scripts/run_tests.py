@@ -70,6 +70,12 @@ def needs_of(directory):
     return tuple(line.strip() for line in path.read_text().splitlines() if line.strip()) if path.exists() else ()
 
 
+def timeout_of(directory):
+    """A test directory's stage limit in minutes (its `.timeout-minutes` file), else STAGE_TIMEOUT."""
+    path = directory / ".timeout-minutes"
+    return int(path.read_text().strip()) * 60 if path.exists() else STAGE_TIMEOUT
+
+
 def all_stages():
     stages = [
         # What several test stages use is built once, first, with a limit of its own (a cold Go build of Kubernetes
@@ -96,6 +102,7 @@ def all_stages():
             [["pytest", "-p", "no:cacheprovider", "-v", "tests/integration/%s" % area]],
             engine=(directory / ".needs-engine").exists(),
             needs=needs_of(directory),
+            timeout=timeout_of(directory),
         )
         (later if stage.needs else stages).append(stage)
     for scenario in molecule_scenarios():

@@ -4,7 +4,8 @@ stopped, and purged only with the confirmation naming exactly them); every bad r
 
 The API tier has no kubelets and no local-path provisioner, so a volume is never bound and holds no data here: the
 offboarding's backup step finds nothing to archive and says so. The backup of real data, byte for byte, is tested on
-a Docker host (molecule desktop_docker); on the lab's real pods it is not tested yet (docs/testing.md).
+a Docker host (molecule desktop_docker) and on the lab's real pods (tests/integration/lab: test_lab_class.py,
+test_lab_roster.py).
 """
 
 import json

@@ -16,8 +16,10 @@ import contextlib
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -29,6 +31,7 @@ from conftest import desktop_image_helpers as browsing
 REPO = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(REPO / "tests"))
 from kubeapi import Api  # noqa: E402  (after the path setup above)
+from testkit import wait_for  # noqa: E402
 
 PLAYBOOK = str(REPO / ".venv" / "bin" / "ansible-playbook")
 KUBECONFIG = REPO / ".cache" / "lab" / "kube" / "config.yaml"
@@ -256,20 +259,40 @@ def test_desktop_pods_run_in_the_node_containers_and_answer_from_the_other_node(
 @contextlib.contextmanager
 def port_forward(namespace, service, port, log):
     """A loopback port of this machine forwarded to SERVICE's PORT over the lab's API server (`kubectl
-    port-forward`: API server, kubelet, containerd into the pod's network namespace)."""
+    port-forward`: API server, kubelet, containerd into the pod's network namespace). kubectl ends its
+    port-forward when one forwarded connection fails ("lost connection to pod", as when the desktop closes a
+    refused VNC session), so it is started again on the same port until the test is done."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        local = probe.getsockname()[1]
     argv = [str(K3S), "kubectl", "--kubeconfig", str(KUBECONFIG), "-n", namespace, "port-forward"]
-    argv += ["--address", "127.0.0.1", "service/%s" % service, ":%d" % port]
-    with open(log, "w") as out:
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
+    argv += ["--address", "127.0.0.1", "service/%s" % service, "%d:%d" % (local, port)]
+    done = threading.Event()
+    procs = []
+
+    def keep_forwarding():
+        with open(log, "a") as out:
+            while not done.is_set():
+                procs.append(subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT))
+                while procs[-1].poll() is None and not done.is_set():
+                    time.sleep(0.2)
+                time.sleep(0.3)
+
+    keeper = threading.Thread(target=keep_forwarding, daemon=True)
+    keeper.start()
     try:
-        deadline = time.monotonic() + 60
-        while not re.search(r"Forwarding from 127\.0\.0\.1:(\d+)", log.read_text()):
-            assert proc.poll() is None and time.monotonic() < deadline, "port-forward: " + log.read_text()
-            time.sleep(0.5)
-        yield int(re.search(r"Forwarding from 127\.0\.0\.1:(\d+)", log.read_text()).group(1))
+        wait_for(
+            lambda: "Forwarding from 127.0.0.1:%d" % local in (log.read_text() if log.exists() else ""),
+            timeout=60, interval=0.5, what="kubectl port-forward",
+        )  # fmt: skip
+        yield local
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        done.set()
+        for proc in procs:
+            if proc.poll() is None:
+                proc.terminate()
+                proc.wait(timeout=30)
+        keeper.join(timeout=30)
 
 
 def test_a_browser_logs_in_to_a_lab_desktop_with_the_password_of_its_secret(lab, browser, tmp_path):
