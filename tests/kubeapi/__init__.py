@@ -28,6 +28,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import testkit  # tests/ is on sys.path for every importer of kubeapi
+
 REPO = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("ROVERLAB_CACHE", REPO / ".cache"))
 BIN_DIR = CACHE / "go" / "bin"
@@ -311,14 +313,7 @@ class Api:
         )
 
     def wait_for(self, check, what, timeout=60):
-        deadline = time.monotonic() + timeout
-        while True:
-            result = check()
-            if result:
-                return result
-            if time.monotonic() > deadline:
-                raise AssertionError("timed out after %d s waiting for %s" % (timeout, what))
-            time.sleep(0.3)
+        return testkit.wait_for(check, timeout, interval=0.3, what=what)
 
     def all_objects(self):
         """(kind, namespace, name, resourceVersion) of everything a test might have changed."""

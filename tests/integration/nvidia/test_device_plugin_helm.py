@@ -23,6 +23,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(REPO / "tests"))
+import testkit  # noqa: E402
 from kubeapi import Api, ControlPlane  # noqa: E402  (after the path setup above)
 
 CHARTS = "/apis/helm.cattle.io/v1/namespaces/kube-system/helmcharts"
@@ -112,14 +113,11 @@ def run_role(tmp_path, api, **settings):
 
 
 def wait_for(what, check, control_plane, timeout=120):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for %s; server log:\n%s" % (what, control_plane.tail(30)))
-        time.sleep(1)
+    """testkit.wait_for, with the API server's last lines in the failure."""
+    try:
+        return testkit.wait_for(check, timeout, interval=1, what=what)
+    except AssertionError as exc:
+        raise AssertionError("%s; server log:\n%s" % (exc, control_plane.tail(30))) from None
 
 
 def condition(api, name):

@@ -29,6 +29,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(REPO / "tests"))
 from kubeapi import Api, ControlPlane  # noqa: E402  (after the path setup above)
+from testkit import wait_for  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location("fakehost", REPO / "tests/unit/fixtures/gpu-host/fakehost.py")
 fakehost = importlib.util.module_from_spec(_spec)
@@ -136,16 +137,6 @@ def create_workload(api):
 def pods_on(api, node_name):
     pods = api.items("/api/v1/namespaces/lab/pods")
     return sorted(p["metadata"]["name"] for p in pods if (p.get("spec") or {}).get("nodeName") == node_name)
-
-
-def wait_for(predicate, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError("timed out waiting")
 
 
 def node_object(api, name):
