@@ -9,15 +9,14 @@ makes OUT/headscale     the coordination server, from github.com/juanfont/headsc
                         the CLI inside (ts_include_cli), as the image's is
      OUT/tailscale      a link to tailscaled: called by that name it is the CLI
 
-Go comes from ROVERLAB_GO, the toolchain scripts/setup.sh keeps in .cache/go/toolchain, /usr/local/go, or PATH (1.24
-or newer); module and build caches are .cache/go/{mod,build}, so only the first build is slow. A program is rebuilt
+Go and its caches: scripts/go_toolchain.py (module and build caches in .cache/go/{mod,build}, so only the first
+build is slow). A program is rebuilt
 only when its go.mod or go.sum changed (a stamp beside it), so a second `scripts/lab.sh up` builds nothing.
 """
 
 import argparse
 import hashlib
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -25,7 +24,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
-CACHE = Path(os.environ.get("ROVERLAB_CACHE", REPO / ".cache"))
+sys.path.insert(0, str(REPO / "scripts"))
+from go_toolchain import CACHE, go_binary, go_env, pinned_version  # noqa: E402
+
 CLIENT_MODULE = REPO / "roles" / "desktop_image" / "files" / "tailscale"
 PROGRAMS = {
     # name: (module directory, package, build tags)
@@ -33,39 +34,6 @@ PROGRAMS = {
     "tailscaled": (CLIENT_MODULE, "tailscale.com/cmd/tailscaled", "ts_include_cli"),
 }
 PINNED = {"headscale": "github.com/juanfont/headscale", "tailscaled": "tailscale.com"}
-
-
-def go_binary():
-    candidates = [os.environ.get("ROVERLAB_GO"), str(CACHE / "go" / "toolchain" / "bin" / "go"), "/usr/local/go/bin/go"]
-    for candidate in candidates:
-        if candidate and os.access(candidate, os.X_OK):
-            return candidate
-    found = shutil.which("go")
-    if not found:
-        raise SystemExit("no Go toolchain: run scripts/setup.sh (or set ROVERLAB_GO to a Go 1.24 or newer)")
-    return found
-
-
-def go_env():
-    env = dict(os.environ)
-    env.update(
-        GOMODCACHE=str(CACHE / "go" / "mod"),
-        GOCACHE=str(CACHE / "go" / "build"),
-        GOTOOLCHAIN="local",
-        GOFLAGS="-buildvcs=false -mod=readonly -modcacherw",
-        CGO_ENABLED="0",
-    )
-    return env
-
-
-def pinned_version(module_dir, module):
-    for line in (module_dir / "go.mod").read_text().splitlines():
-        words = line.split()
-        if len(words) >= 2 and words[0] == module:
-            return words[1]
-        if len(words) >= 3 and words[0] == "require" and words[1] == module:
-            return words[2]
-    raise SystemExit("%s/go.mod does not pin %s" % (module_dir, module))
 
 
 def stamp(module_dir, go):

@@ -24,7 +24,6 @@ import io
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tarfile
@@ -33,7 +32,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
-CACHE = Path(os.environ.get("ROVERLAB_CACHE", REPO / ".cache"))
+sys.path.insert(0, str(REPO / "scripts"))
+from go_toolchain import CACHE, go_binary, go_env, pinned_version  # noqa: E402
+
 VERSION = re.compile(r"^v(\d+)\.(\d+)\.(\d+)(-rc\d+)?\+k3s\d+$")
 ARCH = "amd64"
 PAUSE_IMAGE = "docker.io/rancher/mirrored-pause:3.6"
@@ -41,45 +42,21 @@ BUILD_DATE = "2026-01-01T00:00:00Z"
 SHIMS = ("containerd", "containerd-shim-runc-v2")
 
 
-def go_binary():
-    """The Go toolchain scripts/setup.sh provides (ROVERLAB_GO), else the one on PATH."""
-    go = os.environ.get("ROVERLAB_GO") or shutil.which("go")
-    toolchain = CACHE / "go" / "toolchain" / "bin" / "go"
-    if not os.environ.get("ROVERLAB_GO") and toolchain.exists():
-        go = str(toolchain)
-    if not go:
-        raise SystemExit("no Go toolchain: run scripts/setup.sh (it provides one in .cache/go/toolchain)")
-    return go
-
-
-def go_env():
-    env = dict(os.environ)
-    env.update(
-        GOMODCACHE=str(CACHE / "go" / "mod"),
-        GOCACHE=str(CACHE / "go" / "build"),
-        GOTOOLCHAIN="local",
-        GOFLAGS="-buildvcs=false -mod=readonly",
-        CGO_ENABLED="0",
-        GOOS="linux",
-        GOARCH=ARCH,
-    )
-    return env
-
-
 def module_version(module):
     """The version go.mod pins for MODULE."""
-    for line in (HERE / "go.mod").read_text().splitlines():
-        parts = line.split()
-        if len(parts) >= 2 and parts[0] == module:
-            return parts[1]
-        if len(parts) >= 3 and parts[0] == "require" and parts[1] == module:
-            return parts[2]
-    raise SystemExit("go.mod does not pin %s" % module)
+    return pinned_version(HERE, module)
 
 
 def _go(args, log):
     started = time.monotonic()
-    done = subprocess.run([go_binary(), *args], cwd=HERE, env=go_env(), capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [go_binary(), *args],
+        cwd=HERE,
+        env=go_env(GOOS="linux", GOARCH=ARCH),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode:
         raise SystemExit("go %s failed:\n%s%s" % (" ".join(args), done.stdout, done.stderr))
     log("go %s: %.1f s" % (" ".join(a for a in args if not a.startswith("-X")), time.monotonic() - started))
