@@ -8,6 +8,7 @@ import json
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.roverlab.clouddesktop.plugins.module_utils._tailnet.api import REKEY_STATES
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils._tailnet.transport import SERVER_ARGUMENT_SPEC
 from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._desktop import contract, spec
 from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._tailnet import peers
 
@@ -46,6 +47,17 @@ def tailnet_rekey(hosts, names=None):
     return [names[host] for host in found if host in names]
 
 
+def tailnet_server(issuer):
+    """The coordination server's connection options of a key issuer dict (role variable *_tailscale_key_issuer).
+
+    For module_defaults of group/roverlab.clouddesktop.tailnet: the keys tailnet_info and tailnet_auth_key share,
+    without the issuer's key settings (tags, expiry), which only tailnet_auth_key takes.
+    """
+    if not isinstance(issuer, dict):
+        raise AnsibleFilterError("tailnet_server needs a key issuer dict (backend, api_url, api_key, ...)")
+    return {key: value for key, value in issuer.items() if key in SERVER_ARGUMENT_SPEC}
+
+
 def tailnet_peer_problem(status, host, address=None):
     """Why HOST (reached at ADDRESS) is off the tailnet, or '' (not a tailnet host, or online).
 
@@ -66,4 +78,5 @@ class FilterModule:
             "desktop_tailnet_hostname": desktop_tailnet_hostname,
             "tailnet_peer_problem": tailnet_peer_problem,
             "tailnet_rekey": tailnet_rekey,
+            "tailnet_server": tailnet_server,
         }

@@ -22,32 +22,6 @@ description:
 author:
   - Rover Lab infrastructure team (@roverlab)
 options:
-  backend:
-    description:
-      - Which coordination server issues the key.
-    type: str
-    choices: [tailscale, headscale]
-    default: tailscale
-  api_url:
-    description:
-      - The API's base URL. Tailscale's is the default for O(backend=tailscale); for headscale it is the server's
-        C(server_url), for example V(https://headscale.example.edu).
-    type: str
-  api_key:
-    description:
-      - Tailscale API access token or headscale API key.
-    type: str
-    required: true
-  tailnet:
-    description:
-      - Tailscale only. The tailnet's name; V(-) is the token's own tailnet.
-    type: str
-    default: "-"
-  user:
-    description:
-      - headscale only. The headscale user the device belongs to.
-    type: str
-    default: desktops
   tags:
     description:
       - ACL tags for the device (for example V(tag:desktop)). Tailscale requires tags for keys issued with an OAuth
@@ -75,21 +49,8 @@ options:
       - Tailscale only. A note on the key in the admin console (at most 50 characters).
     type: str
     default: ""
-  ca_path:
-    description:
-      - A PEM file of the CA that signed the server's certificate, for a headscale server with a certificate of the
-        lab's own CA.
-    type: path
-  validate_certs:
-    description:
-      - Whether the server's certificate is checked. Leave it on; give O(ca_path) for a lab CA.
-    type: bool
-    default: true
-  timeout:
-    description:
-      - Seconds to wait for the server.
-    type: int
-    default: 20
+extends_documentation_fragment:
+  - roverlab.clouddesktop.tailnet_server
 attributes:
   check_mode:
     support: full
@@ -140,26 +101,22 @@ expires:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils._tailnet.api import Api, TailnetError
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils._tailnet.transport import requester
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils._tailnet.api import TailnetError
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils._tailnet.transport import (
+    SERVER_ARGUMENT_SPEC,
+    server_api,
+)
 
 
 def main():
     module = AnsibleModule(
         argument_spec={
-            "backend": {"type": "str", "choices": ["tailscale", "headscale"], "default": "tailscale"},
-            "api_url": {"type": "str"},
-            "api_key": {"type": "str", "required": True, "no_log": True},
-            "tailnet": {"type": "str", "default": "-"},
-            "user": {"type": "str", "default": "desktops"},
+            **SERVER_ARGUMENT_SPEC,
             "tags": {"type": "list", "elements": "str", "default": []},
             "expiry": {"type": "int", "default": 86400},
             "reusable": {"type": "bool", "default": False},
             "ephemeral": {"type": "bool", "default": False},
             "description": {"type": "str", "default": ""},
-            "ca_path": {"type": "path"},
-            "validate_certs": {"type": "bool", "default": True},
-            "timeout": {"type": "int", "default": 20},
         },
         supports_check_mode=True,
     )
@@ -167,14 +124,7 @@ def main():
     if params["expiry"] <= 0:
         module.fail_json(msg="expiry must be more than 0 seconds, not %d" % params["expiry"])
     try:
-        api = Api(
-            params["backend"],
-            params["api_url"],
-            params["api_key"],
-            requester(module, params["ca_path"], params["validate_certs"], params["timeout"]),
-            tailnet=params["tailnet"],
-            user=params["user"],
-        )
+        api = server_api(module)
     except TailnetError as e:
         module.fail_json(msg=str(e))
     if module.check_mode:

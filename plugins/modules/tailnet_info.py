@@ -17,31 +17,6 @@ description:
 author:
   - Rover Lab infrastructure team (@roverlab)
 options:
-  backend:
-    description:
-      - Which coordination server to ask.
-    type: str
-    choices: [tailscale, headscale]
-    default: tailscale
-  api_url:
-    description:
-      - The API's base URL (Tailscale's by default; a headscale server's C(server_url)).
-    type: str
-  api_key:
-    description:
-      - Tailscale API access token or headscale API key.
-    type: str
-    required: true
-  tailnet:
-    description:
-      - Tailscale only. The tailnet's name; V(-) is the token's own tailnet.
-    type: str
-    default: "-"
-  user:
-    description:
-      - headscale only. The headscale user whose pre-auth keys O(keys) are looked up among.
-    type: str
-    default: desktops
   hosts:
     description:
       - Host names (the names the devices joined with) to report on in RV(hosts).
@@ -54,20 +29,8 @@ options:
         have no node. The keys are secrets and never returned."
     type: dict
     default: {}
-  ca_path:
-    description:
-      - A PEM file of the CA that signed the server's certificate (a lab's own CA).
-    type: path
-  validate_certs:
-    description:
-      - Whether the server's certificate is checked.
-    type: bool
-    default: true
-  timeout:
-    description:
-      - Seconds to wait for the server.
-    type: int
-    default: 20
+extends_documentation_fragment:
+  - roverlab.clouddesktop.tailnet_server
 attributes:
   check_mode:
     support: full
@@ -147,39 +110,27 @@ hosts:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.roverlab.clouddesktop.plugins.module_utils._tailnet.api import (
-    Api,
     TailnetError,
     desktop_tailnet_state,
 )
-from ansible_collections.roverlab.clouddesktop.plugins.module_utils._tailnet.transport import requester
+from ansible_collections.roverlab.clouddesktop.plugins.module_utils._tailnet.transport import (
+    SERVER_ARGUMENT_SPEC,
+    server_api,
+)
 
 
 def main():
     module = AnsibleModule(
         argument_spec={
-            "backend": {"type": "str", "choices": ["tailscale", "headscale"], "default": "tailscale"},
-            "api_url": {"type": "str"},
-            "api_key": {"type": "str", "required": True, "no_log": True},
-            "tailnet": {"type": "str", "default": "-"},
-            "user": {"type": "str", "default": "desktops"},
+            **SERVER_ARGUMENT_SPEC,
             "hosts": {"type": "list", "elements": "str", "default": []},
             "keys": {"type": "dict", "default": {}, "no_log": True},
-            "ca_path": {"type": "path"},
-            "validate_certs": {"type": "bool", "default": True},
-            "timeout": {"type": "int", "default": 20},
         },
         supports_check_mode=True,
     )
     params = module.params
     try:
-        api = Api(
-            params["backend"],
-            params["api_url"],
-            params["api_key"],
-            requester(module, params["ca_path"], params["validate_certs"], params["timeout"]),
-            tailnet=params["tailnet"],
-            user=params["user"],
-        )
+        api = server_api(module)
         nodes = api.nodes()
         hosts = sorted(set(params["hosts"]) | set(params["keys"]))
         node_names = {n["hostname"] for n in nodes} | {n["name"].split(".")[0] for n in nodes}

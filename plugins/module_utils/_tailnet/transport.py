@@ -9,7 +9,7 @@ PRIVATE to the roverlab.clouddesktop collection: not a public API, it may change
 from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 from ansible.module_utils.urls import open_url
 
-from .api import TailnetError
+from .api import Api, TailnetError
 
 
 def requester(module, ca_path=None, validate_certs=True, timeout=20):
@@ -41,3 +41,30 @@ def requester(module, ca_path=None, validate_certs=True, timeout=20):
             ) from None
 
     return request
+
+
+# The coordination server's connection: the options tailnet_info and tailnet_auth_key share (doc fragment
+# roverlab.clouddesktop.tailnet_server, action group roverlab.clouddesktop.tailnet), so that the roles give them once.
+SERVER_ARGUMENT_SPEC = {
+    "backend": {"type": "str", "choices": ["tailscale", "headscale"], "default": "tailscale"},
+    "api_url": {"type": "str"},
+    "api_key": {"type": "str", "required": True, "no_log": True},
+    "tailnet": {"type": "str", "default": "-"},
+    "user": {"type": "str", "default": "desktops"},
+    "ca_path": {"type": "path"},
+    "validate_certs": {"type": "bool", "default": True},
+    "timeout": {"type": "int", "default": 20},
+}
+
+
+def server_api(module):
+    """The api.Api of the coordination server that a module's connection options name."""
+    params = module.params
+    return Api(
+        params["backend"],
+        params["api_url"],
+        params["api_key"],
+        requester(module, params["ca_path"], params["validate_certs"], params["timeout"]),
+        tailnet=params["tailnet"],
+        user=params["user"],
+    )

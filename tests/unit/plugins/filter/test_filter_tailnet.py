@@ -7,6 +7,7 @@ from ansible_collections.roverlab.clouddesktop.plugins.filter.tailnet import (
     desktop_tailnet_env,
     desktop_tailnet_hostname,
     tailnet_rekey,
+    tailnet_server,
 )
 from ansible_collections.roverlab.clouddesktop.plugins.plugin_utils._desktop import contract
 
@@ -46,3 +47,19 @@ def test_rekey_picks_expired_revoked_unknown_and_used_keys_only():
     assert tailnet_rekey(hosts, {"b-clouddesktop": "b", "f-clouddesktop": "f"}) == ["b", "f"]
     with pytest.raises(AnsibleFilterError):
         tailnet_rekey(["b"])
+
+
+def test_server_options_are_the_connection_without_the_key_settings():
+    issuer = {"backend": "headscale", "api_url": "https://hs.lab", "api_key": "k", "user": "desktops", "tags": ["t"]}
+    issuer.update(expiry=3600, ca_path="/etc/lab-ca.pem", timeout=5)
+    assert tailnet_server(issuer) == {
+        "backend": "headscale",
+        "api_url": "https://hs.lab",
+        "api_key": "k",
+        "user": "desktops",
+        "ca_path": "/etc/lab-ca.pem",
+        "timeout": 5,
+    }
+    assert tailnet_server({}) == {}
+    with pytest.raises(AnsibleFilterError):
+        tailnet_server("headscale")
