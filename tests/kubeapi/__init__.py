@@ -15,6 +15,7 @@ the test's logs, when the `with` block ends.
 import base64
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import signal
@@ -63,6 +64,36 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+# field managers of the controllers (k3s's controllers write as "k3s", upstream's under their binary's name)
+CONTROLLER_MANAGERS = ("k3s", "kube-controller-manager")
+# annotations that controllers, not clients, put on objects
+CONTROLLER_ANNOTATIONS = (
+    "deployment.kubernetes.io/",
+    "pv.kubernetes.io/",
+    "volume.kubernetes.io/",
+    "volume.beta.kubernetes.io/",
+)
+
+
+def client_fingerprint(item):
+    """A digest of what clients wrote to ITEM (see Api.all_objects)."""
+    meta = dict(item["metadata"])
+    meta.pop("resourceVersion", None)
+    meta["annotations"] = {
+        key: value
+        for key, value in (meta.get("annotations") or {}).items()
+        if not key.startswith(CONTROLLER_ANNOTATIONS)
+    }
+    meta["managedFields"] = [
+        entry
+        for entry in meta.get("managedFields") or []
+        if entry.get("manager") not in CONTROLLER_MANAGERS and entry.get("subresource") != "status"
+    ]
+    kept = {key: value for key, value in item.items() if key not in ("status", "metadata")}
+    kept["metadata"] = meta
+    return hashlib.sha256(json.dumps(kept, sort_keys=True).encode()).hexdigest()[:16]
 
 
 class ControlPlane:
@@ -316,7 +347,14 @@ class Api:
         return testkit.wait_for(check, timeout, interval=0.3, what=what)
 
     def all_objects(self):
-        """(kind, namespace, name, resourceVersion) of everything a test might have changed."""
+        """(kind, namespace, name, fingerprint) of everything a test might have changed.
+
+        The fingerprint covers what a client writes: the object without its status and resourceVersion, and
+        without what kube-controller-manager writes on its own after a create (a Deployment's revision
+        annotation, the managedFields of its status updates). A resourceVersion alone would also move when the
+        deployment controller reports a rollout, which is no change by the collection (it failed a bad-input
+        test that ran right after a create).
+        """
         found = []
         for path in (
             "/api/v1/namespaces",
@@ -330,5 +368,5 @@ class Api:
         ):
             for item in self.items(path):
                 meta = item["metadata"]
-                found.append((path, meta.get("namespace"), meta["name"], meta["resourceVersion"]))
+                found.append((path, meta.get("namespace"), meta["name"], client_fingerprint(item)))
         return sorted(found)
