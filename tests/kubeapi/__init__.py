@@ -305,18 +305,23 @@ class Api:
 
     def start_pods(self, timeout=60):
         """STAND-IN for the kubelets of the registered nodes: report every pod bound to a node as running
-        (phase, Ready condition, container statuses), as a kubelet does once its containers run."""
+        (phase, Ready condition, container statuses), as a kubelet does once its containers run.
+
+        Returns once every Deployment has its replicas' pods and all of them are bound: the ReplicaSet controller
+        makes the pods a moment after the Deployment is applied, and a pod made after the return would stay
+        unreported (a desktop list then showed it without its node)."""
         deadline = time.monotonic() + timeout
         while True:
-            pods = self.items("/api/v1/pods")
-            pending = [p for p in pods if not p["spec"].get("nodeName")]
+            wanted = sum(d["spec"].get("replicas", 1) for d in self.items("/apis/apps/v1/deployments"))
+            pods = [p for p in self.items("/api/v1/pods") if not p["metadata"].get("deletionTimestamp")]
+            pending = [p["metadata"]["name"] for p in pods if not p["spec"].get("nodeName")]
             for pod in pods:
                 if pod["spec"].get("nodeName") and pod.get("status", {}).get("phase") != "Running":
                     self._report_running(pod)
-            if not pending:
+            if not pending and len(pods) >= wanted:
                 return
             if time.monotonic() > deadline:
-                raise AssertionError("pods not scheduled: %s" % [p["metadata"]["name"] for p in pending])
+                raise AssertionError("pods not scheduled: %s; %d pod(s) of %d wanted" % (pending, len(pods), wanted))
             time.sleep(0.5)
 
     def _report_running(self, pod):
