@@ -21,12 +21,15 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import yaml
 from conftest import desktop_image_helpers as browsing
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 REPO = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(REPO / "tests"))
@@ -295,6 +298,15 @@ def port_forward(namespace, service, port, log):
         keeper.join(timeout=30)
 
 
+def http_status(url):
+    """The HTTP status of URL, or None when nothing answers."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as answer:  # noqa: S310  (loopback)
+            return answer.status
+    except (OSError, urllib.error.URLError):
+        return None
+
+
 def test_a_browser_logs_in_to_a_lab_desktop_with_the_password_of_its_secret(lab, browser, tmp_path):
     pod = desktop_pods()["alice"]
     namespace = pod["metadata"]["namespace"]
@@ -311,10 +323,23 @@ def test_a_browser_logs_in_to_a_lab_desktop_with_the_password_of_its_secret(lab,
             page.wait_for_selector("#noVNC_status.noVNC_status_error", timeout=120000)
             assert "Authentication failure" in page.inner_text("#noVNC_status")
             assert page.query_selector("html.noVNC_connected") is None
-            # the Secret's password opens the desktop, and Xfce is drawn (not one colour: a black root window)
-            page = context.new_page()
-            browsing.log_in_to_novnc(page, desktop, password)
-            page.wait_for_selector("html.noVNC_connected", timeout=120000)
+            page.close()
+            # the Secret's password opens the desktop, and Xfce is drawn (not one colour: a black root window).
+            # The refused session's reset ends kubectl's port-forward (see port_forward), so the login waits for
+            # the forward to answer again, and is tried once more when the forward dropped under it all the same.
+            novnc_page = "http://127.0.0.1:%d/vnc.html" % port
+            for attempt in (1, 2):
+                wait_for(lambda: http_status(novnc_page) == 200, timeout=60, what="the forward")
+                page = context.new_page()
+                try:
+                    browsing.log_in_to_novnc(page, desktop, password)
+                    page.wait_for_selector("html.noVNC_connected", timeout=120000)
+                    break
+                except PlaywrightTimeoutError:
+                    if attempt == 2:
+                        raise
+                    page.screenshot(path=str(ARTIFACTS / "lab-novnc-login-try-1.png"))
+                    page.close()
             deadline = time.monotonic() + 120
             while True:
                 colours, top_share = browsing.canvas_colours(page)
