@@ -136,6 +136,11 @@ def main():
         node_names = {n["hostname"] for n in nodes} | {n["name"].split(".")[0] for n in nodes}
         without_node = [h for h in hosts if h not in node_names and params["keys"].get(h)]
         states = api.key_states([params["keys"][h] for h in without_node]) if without_node else {}
+        if any((state or {}).get("state") == "used" for state in states.values()):
+            # A desktop that joined between the two reads has its key used and its node missing from the first
+            # list: that is no reason for a new key. The server marks a key used when the node registers, so a
+            # second list has every node whose key was seen used.
+            nodes = api.nodes()
     except TailnetError as e:
         module.fail_json(msg=str(e))
     report = {}

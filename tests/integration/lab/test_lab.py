@@ -185,10 +185,21 @@ def why_not_running(pods):
     return "\n".join(lines)
 
 
+def changed_tasks(output):
+    """The TASK lines of the tasks that reported a change, with the messages printed around them."""
+    tasks, task = [], ""
+    for line in output.splitlines():
+        if line.startswith("TASK ["):
+            task = line
+        elif line.startswith("changed:") or "a new key was issued" in line:
+            tasks.append("%s\n    %s" % (task, line.strip()))
+    return "\n".join(tasks)
+
+
 def test_desktops_reconcile_then_list(lab):
     run(PLAYBOOK, "roverlab.clouddesktop.desktops")
     again = run(PLAYBOOK, "roverlab.clouddesktop.desktops")
-    assert changed_hosts(again.stdout) == {}
+    assert changed_hosts(again.stdout) == {}, changed_tasks(again.stdout)
     deadline = time.monotonic() + 300
     while not (len(desktop_pods()) == 2 and all(running(p) for p in desktop_pods().values())):
         assert time.monotonic() < deadline, why_not_running(desktop_pods())
