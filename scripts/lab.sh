@@ -11,6 +11,8 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=scripts/env.sh
 . "$REPO/scripts/env.sh"
 cd "$REPO"
+# present while the engine holds rover nodes that this cache's `up` started
+LAB_MARK=$CACHE/lab/nodes-started-here
 
 case "${1:-}" in
   up)
@@ -26,7 +28,16 @@ case "${1:-}" in
     # the desktop image the lab's desktops run (the collection's own, roles/desktop_image), built or found up to
     # date and saved where scripts/lab/up.yml hands every *.tar to the nodes' k3s image import
     "$REPO/scripts/lab/save-images.sh" "$CACHE/lab/images"
+    # the nodes' cluster (their data volumes, kept by the engine outside the checkout) belongs with the robots and
+    # the tailnet under $CACHE/lab: nodes left in the engine by a lab this cache did not start (another checkout's,
+    # or a run that was killed on a machine whose checkout is new, as on CI) are removed, not adopted with desktops,
+    # Secrets and tailnet keys that this lab's headscale never issued
+    if [ ! -f "$LAB_MARK" ]; then
+      echo "lab: no lab of this checkout's cache in the engine; removing any rover nodes left there by another"
+      ansible-playbook "$REPO/scripts/lab/down.yml"
+    fi
     ansible-playbook "$REPO/scripts/lab/up.yml"
+    mkdir -p "$CACHE/lab" && touch "$LAB_MARK"
     # the robots: network namespaces 10.201.N.2 with their own sshd and roscore (scripts/lablib, root needed)
     PYTHONPATH="$REPO/scripts" "$VENV/bin/python" -m lablib --dir "$CACHE/lab/robots" up --count 3 \
       --prefix roverlab --subnet-base 10.201
@@ -38,6 +49,7 @@ case "${1:-}" in
     PYTHONPATH="$REPO/scripts" "$VENV/bin/python" -m lablib --dir "$CACHE/lab/robots" down
     if "$REPO/scripts/docker-engine.sh" status >/dev/null; then
       ansible-playbook "$REPO/scripts/lab/down.yml"
+      rm -f "$LAB_MARK"
     fi
     if [ "${2:-}" != --keep-engine ]; then
       "$REPO/scripts/docker-engine.sh" stop

@@ -74,6 +74,8 @@ def test_a_class_of_30_on_the_lab_from_check_mode_to_offboarding(lab, tmp_path):
         )
     )
     roster = write_roster(tmp_path / "class.csv", STUDENTS)
+    remove_students(STUDENTS)  # an interrupted earlier run's, on a lab that stayed up
+    wait_for(lambda: not set(STUDENTS) & set(deployments()), timeout=120, interval=2, what="earlier students gone")
     before = deployments()
     try:
         check = roster_run(settings, roster, "--check", "--diff")
