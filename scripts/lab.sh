@@ -14,6 +14,13 @@ cd "$REPO"
 # present while the engine holds rover nodes that this cache's `up` started
 LAB_MARK=$CACHE/lab/nodes-started-here
 
+# the rover node containers' names (scripts/lab/vars.yml) and a container's state (running, exited, absent, ...)
+lab_nodes() {
+  "$VENV/bin/python" -c 'import sys, yaml; print(" ".join(n["name"] for n in yaml.safe_load(open(sys.argv[1]))["lab_nodes"]))' \
+    "$REPO/scripts/lab/vars.yml"
+}
+node_state() { docker inspect -f '{{.State.Status}}' "$1" 2>/dev/null || echo absent; }
+
 case "${1:-}" in
   up)
     "$REPO/scripts/setup.sh"
@@ -29,10 +36,17 @@ case "${1:-}" in
     # date and saved where scripts/lab/up.yml hands every *.tar to the nodes' k3s image import
     "$REPO/scripts/lab/save-images.sh" "$CACHE/lab/images"
     # the nodes' cluster (their data volumes, kept by the engine outside the checkout) belongs with the robots and
-    # the tailnet under $CACHE/lab: nodes left in the engine by a lab this cache did not start (another checkout's,
-    # or a run that was killed on a machine whose checkout is new, as on CI) are removed, not adopted with desktops,
-    # Secrets and tailnet keys that this lab's headscale never issued
+    # the tailnet under $CACHE/lab: stopped nodes left in the engine by a lab this cache did not start (a run that
+    # was killed on a machine whose checkout is new, as on CI) are removed, not adopted with desktops, Secrets and
+    # tailnet keys that this lab's headscale never issued; running ones are another checkout's live lab, refused
+    # as its robots' namespaces are
     if [ ! -f "$LAB_MARK" ]; then
+      for node in $(lab_nodes); do
+        if [ "$(node_state "$node")" = running ]; then
+          echo "lab: $node runs, started by a lab of another cache (another checkout's): scripts/lab.sh down in that checkout removes it" >&2
+          exit 1
+        fi
+      done
       echo "lab: no lab of this checkout's cache in the engine; removing any rover nodes left there by another"
       ansible-playbook "$REPO/scripts/lab/down.yml"
     fi
@@ -59,11 +73,9 @@ case "${1:-}" in
     # exit 0 only when the engine runs and the lab's own rover node containers (scripts/lab/vars.yml) are up; other
     # node containers on the engine (a benchmark's) do not count
     "$REPO/scripts/docker-engine.sh" status >/dev/null || { echo "engine stopped"; exit 3; }
-    nodes=$("$VENV/bin/python" -c 'import sys, yaml; print(" ".join(n["name"] for n in yaml.safe_load(open(sys.argv[1]))["lab_nodes"]))' \
-      "$REPO/scripts/lab/vars.yml")
     down=0
-    for node in $nodes; do
-      state=$(docker inspect -f '{{.State.Status}}' "$node" 2>/dev/null || echo absent)
+    for node in $(lab_nodes); do
+      state=$(node_state "$node")
       printf '%s\t%s\n' "$node" "$state"
       [ "$state" = running ] || down=1
     done
